@@ -1,0 +1,5 @@
+export { ParleyClient, type ClientOptions } from './client.js';
+export { ParleyStream, type StreamOptions, type StreamState, type WebSocketLike } from './stream.js';
+export { ParleyError } from './errors.js';
+export type * from '../src/protocol/views.js';
+export type { StreamEvent, EventData, EventType, EphemeralEvent } from '../src/protocol/events.js';

@@ -1,0 +1,213 @@
+import type { EphemeralEvent, StreamEvent } from '../src/protocol/events.js';
+import type { ServerFrame } from '../src/protocol/frames.js';
+import { Emitter } from './emitter.js';
+import { ParleyError } from './errors.js';
+
+/** The part of the WebSocket API the SDK uses: the browser's and the `ws` package's both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type StreamState = 'connecting' | 'open' | 'closed' | 'unauthorized';
+
+export interface StreamOptions {
+  /** Resume after this seq; default: where this device last acknowledged. */
+  after?: number;
+  /** Acknowledge processed events automatically (marks messages delivered). Default true. */
+  autoAck?: boolean;
+  /** Coalesce acknowledgements for this long. Default 20 ms. */
+  ackDelayMs?: number;
+  /** Reconnect backoff bounds. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Client-side liveness check: a ping every this many ms, reconnect if nothing comes back. 0 = off. */
+  pingIntervalMs?: number;
+}
+
+type Events = {
+  event: [StreamEvent];
+  ephemeral: [EphemeralEvent];
+  state: [StreamState];
+  ready: [{ after: number; headSeq: number }];
+  error: [ParleyError];
+};
+
+const OPEN = 1;
+
+/**
+ * The event stream with resume: every event is handed over once and in order, across reconnects.
+ * `lastSeq` is the highest event handed to listeners; reconnecting asks the server for what
+ * follows it, and anything at or below it is dropped as a duplicate.
+ */
+export class ParleyStream extends Emitter<Events> {
+  state: StreamState = 'connecting';
+  lastSeq = -1;
+  ackedSeq = 0;
+  private socket: WebSocketLike | undefined;
+  private closedByUser = false;
+  private backoff: number;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private heardSincePing = true;
+  private readonly options: Required<StreamOptions>;
+
+  constructor(
+    private readonly url: string,
+    private readonly token: string,
+    private readonly WebSocketImpl: new (url: string) => WebSocketLike,
+    options: StreamOptions,
+  ) {
+    super();
+    this.options = { after: -1, autoAck: true, ackDelayMs: 20, minBackoffMs: 200, maxBackoffMs: 10_000, pingIntervalMs: 25_000, ...options };
+    if (options.after !== undefined) this.lastSeq = options.after;
+    this.backoff = this.options.minBackoffMs;
+    this.connect();
+  }
+
+  /** Resolves on the first event (already handed over or future) that matches. */
+  waitFor(predicate: (event: StreamEvent) => boolean, timeoutMs = 10_000): Promise<StreamEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`waitFor timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.on('event', (event) => {
+        if (!predicate(event)) return;
+        clearTimeout(timer);
+        off();
+        resolve(event);
+      });
+    });
+  }
+
+  waitForState(state: StreamState, timeoutMs = 10_000): Promise<void> {
+    if (this.state === state) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`stream did not reach ${state}`)), timeoutMs);
+      const off = this.on('state', (s) => {
+        if (s !== state) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
+  typing(conversationId: string, typing: boolean): void {
+    this.sendFrame({ type: 'typing', conversationId, typing });
+  }
+
+  /** Acknowledges everything up to `seq` (default: all handed over so far). */
+  ack(seq = this.lastSeq): void {
+    if (seq <= this.ackedSeq) return;
+    if (this.sendFrame({ type: 'ack', seq })) this.ackedSeq = seq;
+  }
+
+  /** Drops the connection without closing the stream, as a network failure would; it resumes. */
+  dropConnection(): void {
+    this.socket?.close(4000, 'client dropped');
+  }
+
+  close(): void {
+    this.closedByUser = true;
+    clearTimeout(this.ackTimer);
+    clearInterval(this.pingTimer);
+    if (this.state !== 'open') this.setState('closed');
+    this.socket?.close(1000, 'bye');
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    const socket = new this.WebSocketImpl(this.url);
+    this.socket = socket;
+    socket.onopen = () => {
+      const hello: { type: 'hello'; token: string; after?: number } = { type: 'hello', token: this.token };
+      if (this.lastSeq >= 0) hello.after = this.lastSeq;
+      socket.send(JSON.stringify(hello));
+    };
+    socket.onmessage = (ev) => this.onFrame(String(ev.data));
+    socket.onerror = () => {};
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      clearInterval(this.pingTimer);
+      this.socket = undefined;
+      if (this.closedByUser) return this.setState('closed');
+      if (ev.code === 4001) return this.setState('unauthorized');
+      this.setState('connecting');
+      const delay = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
+      setTimeout(() => !this.closedByUser && this.connect(), delay * (0.5 + Math.random() / 2));
+    };
+  }
+
+  private onFrame(raw: string): void {
+    this.heardSincePing = true;
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(raw) as ServerFrame;
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case 'ready':
+        if (this.lastSeq < 0) this.lastSeq = frame.after;
+        this.ackedSeq = Math.max(this.ackedSeq, Math.min(frame.after, this.lastSeq));
+        this.backoff = this.options.minBackoffMs;
+        this.startPing();
+        this.setState('open');
+        this.emit('ready', { after: frame.after, headSeq: frame.headSeq });
+        return;
+      case 'event':
+        if (frame.event.seq <= this.lastSeq) return;
+        this.lastSeq = frame.event.seq;
+        this.emit('event', frame.event);
+        if (this.options.autoAck) this.scheduleAck();
+        return;
+      case 'ephemeral':
+        this.emit('ephemeral', frame.event);
+        return;
+      case 'error':
+        this.emit('error', new ParleyError(frame.error.code, frame.error.message, 0, frame.error.requestId, frame.error.details));
+        return;
+      case 'pong':
+        return;
+    }
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.ack();
+    }, this.options.ackDelayMs);
+  }
+
+  private startPing(): void {
+    clearInterval(this.pingTimer);
+    if (!this.options.pingIntervalMs) return;
+    this.heardSincePing = true;
+    this.pingTimer = setInterval(() => {
+      if (!this.heardSincePing) return this.socket?.close(4000, 'no answer to ping');
+      this.heardSincePing = false;
+      this.sendFrame({ type: 'ping' });
+    }, this.options.pingIntervalMs);
+  }
+
+  private sendFrame(frame: object): boolean {
+    if (!this.socket || this.socket.readyState !== OPEN || this.state !== 'open') return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private setState(state: StreamState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

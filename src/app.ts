@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import type { Bus } from './bus/bus.js';
+import { MemoryBus } from './bus/memory.js';
+import { RedisBus } from './bus/redis.js';
+import { createChannels } from './channels/index.js';
+import type { Config } from './config.js';
+import { AccountsService } from './modules/accounts/index.js';
+import { ConversationsService } from './modules/conversations/index.js';
+import { EventLog, StreamHub } from './modules/events/index.js';
+import { MessagingService } from './modules/messaging/index.js';
+import { OutboxService } from './modules/outbox/index.js';
+import { ReceiptsService } from './modules/receipts/index.js';
+import { systemClock, type Clock } from './scheduler/clock.js';
+import type { Services } from './services.js';
+import { migrateToLatest, openStorage } from './storage/db.js';
+import { buildHttpServer } from './transport/http/server.js';
+
+export interface App {
+  services: Services;
+  http: FastifyInstance;
+  /** Base URL once listening, e.g. http://127.0.0.1:8787. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Composition root: config → storage → bus → channels → modules → transport. */
+export async function createServices(config: Config, clock: Clock = systemClock): Promise<{ services: Services; bus: Bus }> {
+  const storage = openStorage(config);
+  await migrateToLatest(storage.db);
+  let bus: Bus;
+  if (config.redisUrl) {
+    const redisBus = new RedisBus(config.redisUrl);
+    await redisBus.connect();
+    bus = redisBus;
+  } else {
+    bus = new MemoryBus();
+  }
+  const channels = createChannels(config, storage.db, clock);
+  const events = new EventLog(storage.db, bus, clock);
+  const hub = new StreamHub(bus);
+  const accounts = new AccountsService(storage.db, config, clock, bus, channels);
+  const conversations = new ConversationsService(storage.db, events, accounts, config);
+  const messaging = new MessagingService(storage.db, events, config);
+  const receipts = new ReceiptsService(storage.db, events, hub, bus, clock, config);
+  const outbox = new OutboxService(storage.db);
+  const services: Services = { config, clock, storage, channels, events, hub, accounts, conversations, messaging, receipts, outbox };
+  return { services, bus };
+}
+
+export async function startApp(config: Config, clock: Clock = systemClock): Promise<App> {
+  const { services, bus } = await createServices(config, clock);
+  const http = await buildHttpServer(services);
+  const address = await http.listen({ port: config.port, host: config.host });
+  let closed = false;
+  return {
+    services,
+    http,
+    url: address.replace('[::1]', 'localhost'),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await http.close();
+      services.hub.close();
+      await bus.close();
+      await services.channels.sms.close();
+      await services.channels.email.close();
+      await services.storage.close();
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/**
+ * Every setting Parley reads, with its default, its environment variable and one line of doc.
+ * This is the only module that reads `process.env`; everything else receives a `Config`.
+ * Precedence: explicit overrides (tests, CLI flags) > environment > config file > default.
+ */
+
+type Kind = 'string' | 'int' | 'bool' | 'enum';
+
+interface SettingSpec<T> {
+  env: string;
+  kind: Kind;
+  default: T;
+  doc: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
+  return spec;
+}
+
+export const settings = {
+  port: setting({ env: 'PORT', kind: 'int', default: 8787, min: 0, max: 65535, doc: 'TCP port of the HTTP and WebSocket server (0 picks a free port).' }),
+  host: setting({ env: 'HOST', kind: 'string', default: '127.0.0.1', doc: 'Interface to listen on; 0.0.0.0 exposes the server to the network.' }),
+  dataDir: setting({ env: 'DATA_DIR', kind: 'string', default: './data', doc: 'Directory for the SQLite database and local files.' }),
+  databaseUrl: setting({ env: 'DATABASE_URL', kind: 'string', default: '', doc: 'postgres://… to use PostgreSQL; empty means SQLite at <dataDir>/parley.db.' }),
+  redisUrl: setting({ env: 'REDIS_URL', kind: 'string', default: '', doc: 'redis://… to fan events out across nodes; empty means in-process only.' }),
+  sqliteSynchronous: setting({ env: 'PARLEY_SQLITE_SYNCHRONOUS', kind: 'enum', values: ['NORMAL', 'FULL'] as const, default: 'NORMAL', doc: 'SQLite WAL sync level: NORMAL survives a process crash, FULL also a power loss (slower).' }),
+  logLevel: setting({ env: 'PARLEY_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, default: 'info', doc: 'Log level (pino).' }),
+  openRegistration: setting({ env: 'PARLEY_OPEN_REGISTRATION', kind: 'bool', default: true, doc: 'Whether anyone may register over the API; when false only admins and the CLI create accounts.' }),
+  maxBodyBytes: setting({ env: 'PARLEY_MAX_BODY_BYTES', kind: 'int', default: 65536, min: 1024, max: 16 * 1024 * 1024, doc: 'Largest accepted HTTP request body, in bytes.' }),
+  maxFrameBytes: setting({ env: 'PARLEY_MAX_FRAME_BYTES', kind: 'int', default: 65536, min: 1024, max: 16 * 1024 * 1024, doc: 'Largest accepted WebSocket frame, in bytes; larger frames close the socket (1009).' }),
+  maxMessageChars: setting({ env: 'PARLEY_MAX_MESSAGE_CHARS', kind: 'int', default: 8000, min: 1, max: 1_000_000, doc: 'Longest message text, in characters.' }),
+  maxGroupMembers: setting({ env: 'PARLEY_MAX_GROUP_MEMBERS', kind: 'int', default: 1000, min: 2, max: 100_000, doc: 'Most members a group may have.' }),
+  maxReceiptWithinMs: setting({ env: 'PARLEY_MAX_RECEIPT_WITHIN_MS', kind: 'int', default: 7 * 24 * 3600 * 1000, min: 1000, max: 365 * 24 * 3600 * 1000, doc: 'Longest read/delivery deadline a message may ask for, in ms.' }),
+  streamMaxBufferedBytes: setting({ env: 'PARLEY_STREAM_MAX_BUFFERED_BYTES', kind: 'int', default: 4 * 1024 * 1024, min: 65536, max: 1024 * 1024 * 1024, doc: 'A socket whose unsent output exceeds this is closed as a slow consumer (4008); it resumes on reconnect.' }),
+  streamReplayBatch: setting({ env: 'PARLEY_STREAM_REPLAY_BATCH', kind: 'int', default: 500, min: 1, max: 10_000, doc: 'Events read from storage per batch when a client catches up.' }),
+  heartbeatMs: setting({ env: 'PARLEY_HEARTBEAT_MS', kind: 'int', default: 30_000, min: 100, max: 600_000, doc: 'Interval of WebSocket pings; a socket that misses one pong is closed.' }),
+  longPollMaxMs: setting({ env: 'PARLEY_LONG_POLL_MAX_MS', kind: 'int', default: 30_000, min: 0, max: 120_000, doc: 'Longest time GET /v1/events waits for a new event.' }),
+  typingTtlMs: setting({ env: 'PARLEY_TYPING_TTL_MS', kind: 'int', default: 6_000, min: 500, max: 60_000, doc: 'A typing indicator expires after this long without a refresh.' }),
+  verificationCodeTtlMs: setting({ env: 'PARLEY_VERIFICATION_CODE_TTL_MS', kind: 'int', default: 10 * 60_000, min: 10_000, max: 24 * 3600_000, doc: 'How long a phone/e-mail verification code stays valid.' }),
+  verificationMaxAttempts: setting({ env: 'PARLEY_VERIFICATION_MAX_ATTEMPTS', kind: 'int', default: 5, min: 1, max: 100, doc: 'Wrong tries allowed per verification code.' }),
+  smsChannel: setting({ env: 'PARLEY_SMS_CHANNEL', kind: 'enum', values: ['outbox'] as const, default: 'outbox', doc: 'Where SMS go: outbox stores them for GET /v1/outbox (SMPP and HTTP gateways arrive with the fallback issue).' }),
+  emailChannel: setting({ env: 'PARLEY_EMAIL_CHANNEL', kind: 'enum', values: ['outbox'] as const, default: 'outbox', doc: 'Where e-mail goes: outbox stores it for GET /v1/outbox.' }),
+} as const;
+
+type Settings = typeof settings;
+type ValueOf<S> = S extends SettingSpec<infer T> ? (T extends string ? string : T) : never;
+export type Config = { -readonly [K in keyof Settings]: Settings[K] extends { values: readonly (infer V)[] } ? V : ValueOf<Settings[K]> };
+export type SettingName = keyof Settings;
+export type ConfigSource = 'default' | 'file' | 'env' | 'override';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function parseValue(name: string, spec: SettingSpec<unknown>, raw: unknown): unknown {
+  const fail = (why: string): never => {
+    throw new ConfigError(`setting ${name} (${spec.env}): ${why}, got ${JSON.stringify(raw)}`);
+  };
+  switch (spec.kind) {
+    case 'string':
+      if (typeof raw !== 'string') fail('expected a string');
+      return raw;
+    case 'enum':
+      if (typeof raw !== 'string' || !spec.values!.includes(raw)) fail(`expected one of ${spec.values!.join(', ')}`);
+      return raw;
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      return fail('expected true or false');
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n)) fail('expected an integer');
+      if (spec.min !== undefined && n < spec.min) fail(`must be ≥ ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max) fail(`must be ≤ ${spec.max}`);
+      return n;
+    }
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  sources: Record<SettingName, ConfigSource>;
+  warnings: string[];
+}
+
+/**
+ * Reads the config file named by PARLEY_CONFIG (JSON, keys as in `settings`), then the
+ * environment, then `overrides`. Throws ConfigError on any invalid value.
+ */
+export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const warnings: string[] = [];
+  let file: Record<string, unknown> = {};
+  const filePath = env.PARLEY_CONFIG;
+  if (filePath) {
+    try {
+      file = JSON.parse(readFileSync(resolve(filePath), 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${filePath}: ${(err as Error).message}`);
+    }
+    for (const key of Object.keys(file)) {
+      if (!(key in settings)) warnings.push(`unknown key "${key}" in ${filePath} ignored`);
+    }
+  }
+  const knownEnv = new Set(Object.values(settings).map((s) => s.env));
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('PARLEY_') && key !== 'PARLEY_CONFIG' && !key.startsWith('PARLEY_TEST_') && !knownEnv.has(key)) {
+      warnings.push(`unknown environment variable ${key} ignored`);
+    }
+  }
+
+  const config = {} as Record<string, unknown>;
+  const sources = {} as Record<SettingName, ConfigSource>;
+  for (const [name, spec] of Object.entries(settings) as [SettingName, SettingSpec<unknown>][]) {
+    let value: unknown = spec.default;
+    let source: ConfigSource = 'default';
+    if (name in file) {
+      value = parseValue(name, spec, file[name]);
+      source = 'file';
+    }
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      value = parseValue(name, spec, fromEnv);
+      source = 'env';
+    }
+    if (overrides[name] !== undefined) {
+      value = parseValue(name, spec, overrides[name]);
+      source = 'override';
+    }
+    config[name] = value;
+    sources[name] = source;
+  }
+  return { config: config as Config, sources, warnings };
+}
+
+/** Whether the process runs under CI (tests that need PostgreSQL/Redis must not skip there). */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI === 'true' || env.CI === '1';
+}

@@ -1,0 +1,83 @@
+/**
+ * The one catalogue of errors Parley returns, over HTTP and the WebSocket alike.
+ * Codes are stable API: clients switch on them. Messages are for humans and may change.
+ * Body shape everywhere: { "error": { "code", "message", "requestId", "details"? } }.
+ */
+export const errorCatalogue = {
+  // 400 — the request itself is wrong
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  INVALID_JSON: { status: 400, message: 'The body is not valid JSON.' },
+  VALIDATION_FAILED: { status: 400, message: 'The request does not match the schema.' },
+  UNKNOWN_FRAME_TYPE: { status: 400, message: 'Unknown frame type.' },
+  INVALID_PHONE_NUMBER: { status: 400, message: 'The phone number is not a valid E.164 number (e.g. +4915112345678).' },
+  INVALID_EMAIL: { status: 400, message: 'The e-mail address is not valid.' },
+  INVALID_DURATION: { status: 400, message: 'The duration is not a valid ISO-8601 duration (e.g. PT5M) or millisecond count.' },
+  DURATION_TOO_LONG: { status: 400, message: 'The duration is longer than allowed.' },
+  INVALID_CURSOR: { status: 400, message: 'The cursor is not valid.' },
+  MESSAGE_TOO_LONG: { status: 400, message: 'The message text is longer than allowed.' },
+  SEQ_OUT_OF_RANGE: { status: 400, message: 'The acknowledged sequence is beyond the end of the stream.' },
+  CANNOT_CHAT_WITH_SELF: { status: 400, message: 'A direct conversation needs another account.' },
+  NOT_A_GROUP: { status: 400, message: 'This operation applies to group conversations only.' },
+  GROUP_TOO_LARGE: { status: 400, message: 'The group would exceed the maximum number of members.' },
+  OWNER_MUST_REMAIN: { status: 400, message: 'A group needs an owner: make another member owner before leaving or demoting yourself.' },
+  NO_PENDING_VERIFICATION: { status: 400, message: 'There is no pending verification for this account.' },
+  VERIFICATION_FAILED: { status: 400, message: 'The verification code is wrong or expired.' },
+  // 401 / 403 — who you are and what you may do
+  UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'Handle or password is wrong.' },
+  TOKEN_INVALID: { status: 401, message: 'The access token is invalid or revoked.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  NOT_A_MEMBER: { status: 403, message: 'You are not a member of this conversation.' },
+  NOT_GROUP_OWNER: { status: 403, message: 'Only a group owner may do this.' },
+  NOT_MESSAGE_SENDER: { status: 403, message: 'Only the sender may change this message.' },
+  REGISTRATION_CLOSED: { status: 403, message: 'Registration is closed on this server.' },
+  ADMIN_ONLY: { status: 403, message: 'Only an administrator may do this.' },
+  // 404
+  NOT_FOUND: { status: 404, message: 'No such route.' },
+  ACCOUNT_NOT_FOUND: { status: 404, message: 'No such account.' },
+  DEVICE_NOT_FOUND: { status: 404, message: 'No such device.' },
+  CONVERSATION_NOT_FOUND: { status: 404, message: 'No such conversation.' },
+  MESSAGE_NOT_FOUND: { status: 404, message: 'No such message.' },
+  MEMBER_NOT_FOUND: { status: 404, message: 'That account is not a member of this conversation.' },
+  // 405 / 409 / 413 / 415 / 429
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  HANDLE_TAKEN: { status: 409, message: 'That handle is taken.' },
+  CLIENT_ID_REUSED: { status: 409, message: 'This client id was already used for a different message.' },
+  MESSAGE_DELETED: { status: 409, message: 'The message was deleted.' },
+  ALREADY_MEMBER: { status: 409, message: 'That account is already a member.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
+  TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many attempts; request a new code.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
+  // 5xx
+  INTERNAL: { status: 500, message: 'Internal error. The server logged it under the request id.' },
+  UNAVAILABLE: { status: 503, message: 'The server is not ready.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; requestId?: string; details?: unknown };
+}
+
+/** The error services throw. Only transport/ turns it into HTTP statuses or WebSocket frames. */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? errorCatalogue[code].message);
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.details = details;
+  }
+}
+
+export function errorBody(err: AppError, requestId?: string): ErrorBody {
+  const body: ErrorBody = { error: { code: err.code, message: err.message } };
+  if (requestId) body.error.requestId = requestId;
+  if (err.details !== undefined) body.error.details = err.details;
+  return body;
+}

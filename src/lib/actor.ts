@@ -1,0 +1,6 @@
+/** Who is calling: resolved from the bearer token by the accounts module, passed to every service. */
+export interface Actor {
+  accountId: string;
+  deviceId: string;
+  isAdmin: boolean;
+}

@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+import { createServices, startApp } from './app.js';
+import { ConfigError, loadConfig, settings, type SettingName } from './config.js';
+import { AppError } from './errors.js';
+import { migrateToLatest, openStorage } from './storage/db.js';
+
+const USAGE = `parley — self-hosted messaging with receipts and fallback
+
+Usage:
+  parley serve                 start the server (HTTP + WebSocket)
+  parley migrate               apply database migrations and exit
+  parley user add --handle H --password P [--name N] [--kind person|service|provider] [--admin]
+  parley config check          print the effective configuration and where each value came from
+
+Settings come from the environment (see parley config check) or a JSON file named by PARLEY_CONFIG.`;
+
+async function serve(): Promise<void> {
+  const { config, warnings } = loadConfig();
+  const app = await startApp(config);
+  for (const w of warnings) app.http.log.warn(w);
+  app.http.log.info({ url: app.url, engine: app.services.storage.engine, data: app.services.storage.location }, `Parley listening on ${app.url}`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.http.log.info(`${signal}: shutting down`);
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function migrate(): Promise<void> {
+  const { config } = loadConfig();
+  const storage = openStorage(config);
+  try {
+    const applied = await migrateToLatest(storage.db);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await storage.close();
+  }
+}
+
+async function userAdd(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      handle: { type: 'string' },
+      password: { type: 'string' },
+      name: { type: 'string' },
+      kind: { type: 'string', default: 'person' },
+      admin: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.handle || !values.password) throw new ConfigError('user add needs --handle and --password');
+  if (!['person', 'service', 'provider'].includes(values.kind!)) throw new ConfigError('--kind must be person, service or provider');
+  const { config } = loadConfig({ logLevel: 'silent' });
+  const { services, bus } = await createServices(config);
+  try {
+    const account = await services.accounts.create({
+      handle: values.handle,
+      password: values.password,
+      displayName: values.name ?? values.handle,
+      kind: values.kind as 'person' | 'service' | 'provider',
+      isAdmin: values.admin,
+    });
+    console.log(JSON.stringify(account, null, 2));
+  } finally {
+    await bus.close();
+    await services.storage.close();
+  }
+}
+
+function configCheck(): void {
+  const { config, sources, warnings } = loadConfig();
+  const rows = (Object.keys(settings) as SettingName[]).map((name) => {
+    let value = String(config[name]);
+    if (name === 'databaseUrl' || name === 'redisUrl') value = value.replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@');
+    return { name, env: settings[name].env, value, source: sources[name], doc: settings[name].doc };
+  });
+  const width = Math.max(...rows.map((r) => r.env.length));
+  for (const r of rows) console.log(`${r.env.padEnd(width)}  ${r.value || '(empty)'}  [${r.source}]\n${' '.repeat(width)}  ${r.doc}`);
+  for (const w of warnings) console.log(`warning: ${w}`);
+  console.log('configuration is valid');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  try {
+    if (command === 'serve' || command === undefined) return await serve();
+    if (command === 'migrate') return await migrate();
+    if (command === 'user' && sub === 'add') return await userAdd(rest);
+    if (command === 'config' && sub === 'check') return configCheck();
+    if (command === 'help' || command === '--help' || command === '-h') return void console.log(USAGE);
+    console.error(`unknown command: ${argv.join(' ')}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof AppError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`error: ${(err as Error).message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main(process.argv.slice(2));

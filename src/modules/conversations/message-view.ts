@@ -1,0 +1,22 @@
+import { formatDuration } from '../../protocol/duration.js';
+import type { Message } from '../../protocol/views.js';
+import { toIso } from '../../scheduler/clock.js';
+import type { MessagesTable } from '../../storage/schema.js';
+
+/** Maps a stored message to its wire shape; a deleted message keeps its place but not its text. */
+export function toMessageView(row: MessagesTable): Message {
+  const within = row.receipt_within_ms === null ? null : formatDuration(Number(row.receipt_within_ms));
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    seq: Number(row.seq),
+    senderId: row.sender_id,
+    clientId: row.client_id,
+    text: row.deleted_at === null ? row.body : '',
+    replyTo: row.reply_to,
+    options: { receipt: { read: row.receipt_read === 1, within }, priority: row.priority },
+    createdAt: toIso(Number(row.created_at)),
+    editedAt: row.edited_at === null ? null : toIso(Number(row.edited_at)),
+    deletedAt: row.deleted_at === null ? null : toIso(Number(row.deleted_at)),
+  };
+}

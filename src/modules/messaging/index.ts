@@ -1,0 +1,2 @@
+export { MessagingService } from './messaging.service.js';
+export { messagingRoutes } from './messaging.routes.js';

@@ -1,0 +1,159 @@
+import type { Config } from '../../config.js';
+import { AppError } from '../../errors.js';
+import { newId } from '../../ids.js';
+import type { Actor } from '../../lib/actor.js';
+import { parseDuration } from '../../protocol/duration.js';
+import type { SendMessageBody } from '../../protocol/requests.js';
+import type { Message, MessagePage } from '../../protocol/views.js';
+import type { Db, Executor } from '../../storage/db.js';
+import type { MessagesTable } from '../../storage/schema.js';
+import { memberIds, requireMember, toMessageView } from '../conversations/index.js';
+import type { EventLog } from '../events/index.js';
+
+const DEFAULT_PAGE = 50;
+
+function findMessage(db: Executor, id: string): Promise<MessagesTable | undefined> {
+  return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+function parseCursor(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new AppError('INVALID_CURSOR');
+  return Number(value);
+}
+
+export class MessagingService {
+  constructor(
+    private readonly db: Db,
+    private readonly events: EventLog,
+    private readonly config: Pick<Config, 'maxMessageChars' | 'maxReceiptWithinMs'>,
+  ) {}
+
+  /**
+   * Persists a message ("sent") and appends it to every member's stream in the same transaction.
+   * With a clientId the call is idempotent: resending it returns the stored message.
+   */
+  async send(actor: Actor, conversationId: string, input: SendMessageBody): Promise<{ message: Message; created: boolean }> {
+    this.checkText(input.text);
+    const withinMs = input.receipt?.within === undefined ? null : parseDuration(input.receipt.within);
+    if (withinMs !== null && withinMs > this.config.maxReceiptWithinMs) throw new AppError('DURATION_TOO_LONG', `receipt.within may be at most ${this.config.maxReceiptWithinMs} ms.`);
+    const clientId = input.clientId ?? null;
+
+    return this.events.transact(async (trx, emit, now) => {
+      const member = await requireMember(trx, conversationId, actor.accountId);
+      if (clientId !== null) {
+        const existing = await trx.selectFrom('messages').selectAll().where('sender_id', '=', actor.accountId).where('client_id', '=', clientId).executeTakeFirst();
+        if (existing) {
+          if (existing.conversation_id !== conversationId || existing.body !== input.text) throw new AppError('CLIENT_ID_REUSED');
+          return { message: toMessageView(existing), created: false };
+        }
+      }
+      if (input.replyTo !== undefined) {
+        const target = await findMessage(trx, input.replyTo);
+        if (!target || target.conversation_id !== conversationId || Number(target.seq) <= Number(member.joined_seq)) {
+          throw new AppError('MESSAGE_NOT_FOUND', 'replyTo must name a message of this conversation.');
+        }
+      }
+      const { last_seq } = await trx
+        .updateTable('conversations')
+        .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
+        .where('id', '=', conversationId)
+        .returning('last_seq')
+        .executeTakeFirstOrThrow();
+      const row: MessagesTable = {
+        id: newId(),
+        conversation_id: conversationId,
+        seq: Number(last_seq),
+        sender_id: actor.accountId,
+        client_id: clientId,
+        body: input.text,
+        reply_to: input.replyTo ?? null,
+        receipt_read: input.receipt?.read || withinMs !== null ? 1 : 0,
+        receipt_within_ms: withinMs,
+        priority: input.priority ?? 'normal',
+        created_at: now,
+        edited_at: null,
+        deleted_at: null,
+      };
+      await trx.insertInto('messages').values(row).execute();
+      const message = toMessageView(row);
+      for (const id of await memberIds(trx, conversationId)) emit(id, 'message.new', { message }, { conversationId, messageId: row.id });
+      return { message, created: true };
+    });
+  }
+
+  async edit(actor: Actor, messageId: string, text: string): Promise<Message> {
+    this.checkText(text);
+    return this.events.transact(async (trx, emit, now) => {
+      const row = await this.ownMessage(trx, actor, messageId);
+      await trx.updateTable('messages').set({ body: text, edited_at: now }).where('id', '=', messageId).execute();
+      const message = toMessageView({ ...row, body: text, edited_at: now });
+      for (const id of await memberIds(trx, row.conversation_id)) emit(id, 'message.edited', { message }, { conversationId: row.conversation_id, messageId });
+      return message;
+    });
+  }
+
+  /** Deletes for everyone: the message stays as a tombstone so ordering and replies still hold. */
+  async delete(actor: Actor, messageId: string): Promise<void> {
+    await this.events.transact(async (trx, emit, now) => {
+      const row = await this.ownMessage(trx, actor, messageId);
+      await trx.updateTable('messages').set({ body: '', deleted_at: now }).where('id', '=', messageId).execute();
+      const data = { conversationId: row.conversation_id, messageId, seq: Number(row.seq) };
+      for (const id of await memberIds(trx, row.conversation_id)) emit(id, 'message.deleted', data, { conversationId: row.conversation_id, messageId });
+    });
+  }
+
+  async get(actor: Actor, messageId: string): Promise<Message> {
+    const row = await findMessage(this.db, messageId);
+    if (!row) throw new AppError('MESSAGE_NOT_FOUND');
+    const member = await requireMember(this.db, row.conversation_id, actor.accountId);
+    if (Number(row.seq) <= Number(member.joined_seq)) throw new AppError('MESSAGE_NOT_FOUND');
+    return toMessageView(row);
+  }
+
+  /**
+   * A page of history. `before` pages backwards (older), `after` forwards (newer); neither gives the
+   * newest page. Cursors are conversation sequence numbers, stable under edits and deletes.
+   */
+  async history(actor: Actor, conversationId: string, query: { before?: string; after?: string; limit?: number }): Promise<MessagePage> {
+    const member = await requireMember(this.db, conversationId, actor.accountId);
+    const before = parseCursor(query.before);
+    const after = parseCursor(query.after);
+    if (before !== undefined && after !== undefined) throw new AppError('INVALID_CURSOR', 'Give before or after, not both.');
+    const limit = query.limit ?? DEFAULT_PAGE;
+    const floor = Number(member.joined_seq);
+
+    let q = this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).where('seq', '>', Math.max(floor, after ?? 0));
+    if (before !== undefined) q = q.where('seq', '<', before);
+    const forward = after !== undefined;
+    const rows = await q.orderBy('seq', forward ? 'asc' : 'desc').limit(limit + 1).execute();
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    if (!forward) page.reverse();
+    const messages = page.map(toMessageView);
+    const first = messages[0]?.seq;
+    const last = messages.at(-1)?.seq;
+    const hasOlder = forward ? first !== undefined && first > floor + 1 : more;
+    const hasNewer = forward ? more : before !== undefined;
+    return {
+      messages,
+      prevCursor: hasOlder && first !== undefined ? String(first) : null,
+      nextCursor: hasNewer && last !== undefined ? String(last) : null,
+    };
+  }
+
+  private checkText(text: string): void {
+    if (text.length > this.config.maxMessageChars) throw new AppError('MESSAGE_TOO_LONG', `Messages may have at most ${this.config.maxMessageChars} characters.`);
+    if (text.trim().length === 0) throw new AppError('VALIDATION_FAILED', 'The message text is empty.');
+  }
+
+  private async ownMessage(trx: Executor, actor: Actor, messageId: string): Promise<MessagesTable> {
+    const row = await findMessage(trx, messageId);
+    if (!row) throw new AppError('MESSAGE_NOT_FOUND');
+    const member = await requireMember(trx, row.conversation_id, actor.accountId);
+    if (Number(row.seq) <= Number(member.joined_seq)) throw new AppError('MESSAGE_NOT_FOUND');
+    if (row.sender_id !== actor.accountId) throw new AppError('NOT_MESSAGE_SENDER');
+    if (row.deleted_at !== null) throw new AppError('MESSAGE_DELETED');
+    return row;
+  }
+}

@@ -1,0 +1,2 @@
+export { OutboxService } from './outbox.service.js';
+export { outboxRoutes } from './outbox.routes.js';

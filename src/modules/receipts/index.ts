@@ -1,0 +1,2 @@
+export { ReceiptsService } from './receipts.service.js';
+export { receiptsRoutes } from './receipts.routes.js';

@@ -1,0 +1,43 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { EphemeralEvent, StreamEvent } from './events.js';
+import type { ErrorBody } from '../errors.js';
+
+/** WebSocket /v1/stream: frames are JSON text. The client's first frame must be `hello`. */
+export const HelloFrame = Type.Object(
+  {
+    type: Type.Literal('hello'),
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** Resume after this sequence; omitted = after the device's last acknowledged sequence. */
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export const AckFrame = Type.Object({ type: Type.Literal('ack'), seq: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+export const TypingFrame = Type.Object(
+  { type: Type.Literal('typing'), conversationId: Type.String({ minLength: 1, maxLength: 64 }), typing: Type.Boolean() },
+  { additionalProperties: false },
+);
+export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
+
+export const ClientFrame = Type.Union([HelloFrame, AckFrame, TypingFrame, PingFrame]);
+export type ClientFrame = Static<typeof ClientFrame>;
+export const clientFrameTypes = ['hello', 'ack', 'typing', 'ping'] as const;
+
+export type ServerFrame =
+  | { type: 'ready'; accountId: string; deviceId: string; after: number; headSeq: number }
+  | { type: 'event'; event: StreamEvent }
+  | { type: 'ephemeral'; event: EphemeralEvent }
+  | { type: 'pong' }
+  | ({ type: 'error' } & ErrorBody);
+
+/** Close codes Parley uses besides the standard ones. */
+export const CloseCodes = {
+  /** Token invalid or revoked: do not reconnect with the same token. */
+  unauthorized: 4001,
+  /** First frame was not a valid hello, or came too late. */
+  protocolError: 4002,
+  /** The client did not read fast enough; reconnect and resume. */
+  slowConsumer: 4008,
+  /** Server shutting down; reconnect (possibly to another node) and resume. */
+  goingAway: 1001,
+} as const;

@@ -1,0 +1,139 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * Request schemas, validated at the edge (HTTP bodies, query strings and WebSocket frames) before a
+ * service sees them. Limits documented in docs/limits.md; text lengths beyond the schema's are
+ * checked against configuration in the services.
+ */
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const Handle = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$', description: 'Letters, digits, _ . -; case-insensitive.' });
+const AccountRef = Type.String({ minLength: 1, maxLength: 64, description: 'Account id or handle.' });
+export const Duration = Type.Union([Type.String({ minLength: 2, maxLength: 32 }), Type.Integer({ minimum: 0 })], {
+  description: 'ISO-8601 duration (PT5M) or milliseconds.',
+});
+
+export const RegisterBody = Type.Object(
+  {
+    handle: Handle,
+    displayName: Type.String({ minLength: 1, maxLength: 100 }),
+    password: Type.String({ minLength: 8, maxLength: 256 }),
+    kind: Type.Optional(Type.Union([Type.Literal('person'), Type.Literal('service'), Type.Literal('provider')])),
+  },
+  { additionalProperties: false },
+);
+export type RegisterBody = Static<typeof RegisterBody>;
+
+export const LoginBody = Type.Object(
+  {
+    handle: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+    deviceName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+export const UpdateMeBody = Type.Object(
+  {
+    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    privacy: Type.Optional(
+      Type.Object(
+        {
+          readReceipts: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
+          lastSeen: Type.Optional(Type.Union([Type.Literal('visible'), Type.Literal('hidden')])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type UpdateMeBody = Static<typeof UpdateMeBody>;
+
+export const BindPhoneBody = Type.Object({ phone: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false });
+export type BindPhoneBody = Static<typeof BindPhoneBody>;
+export const BindEmailBody = Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }) }, { additionalProperties: false });
+export type BindEmailBody = Static<typeof BindEmailBody>;
+export const VerifyCodeBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false });
+export type VerifyCodeBody = Static<typeof VerifyCodeBody>;
+
+export const CreateConversationBody = Type.Union([
+  Type.Object({ kind: Type.Literal('direct'), with: AccountRef }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('group'),
+      title: Type.String({ minLength: 1, maxLength: 200 }),
+      members: Type.Optional(Type.Array(AccountRef, { maxItems: 1000 })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type CreateConversationBody = Static<typeof CreateConversationBody>;
+
+export const RenameConversationBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+export type RenameConversationBody = Static<typeof RenameConversationBody>;
+
+const Role = Type.Union([Type.Literal('owner'), Type.Literal('member')]);
+export const AddMemberBody = Type.Object({ account: AccountRef, role: Type.Optional(Role) }, { additionalProperties: false });
+export type AddMemberBody = Static<typeof AddMemberBody>;
+export const SetRoleBody = Type.Object({ role: Role }, { additionalProperties: false });
+export type SetRoleBody = Static<typeof SetRoleBody>;
+
+export const SendMessageBody = Type.Object(
+  {
+    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', description: 'Idempotency key chosen by the client: resending it returns the same message.' })),
+    text: Type.String({ minLength: 1, maxLength: 1_000_000 }),
+    replyTo: Type.Optional(Id),
+    receipt: Type.Optional(
+      Type.Object({ read: Type.Optional(Type.Boolean()), within: Type.Optional(Duration) }, { additionalProperties: false }),
+    ),
+    priority: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent')])),
+  },
+  { additionalProperties: false },
+);
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+export const EditMessageBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 1_000_000 }) }, { additionalProperties: false });
+export type EditMessageBody = Static<typeof EditMessageBody>;
+
+export const ReadBody = Type.Object({ upTo: Id }, { additionalProperties: false });
+export type ReadBody = Static<typeof ReadBody>;
+
+export const AckBody = Type.Object({ seq: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+export type AckBody = Static<typeof AckBody>;
+
+export const HistoryQuery = Type.Object(
+  {
+    before: Type.Optional(Type.String({ maxLength: 32 })),
+    after: Type.Optional(Type.String({ maxLength: 32 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const EventsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000, description: 'Long-poll wait in ms when no event is ready.' })),
+  },
+  { additionalProperties: false },
+);
+export type EventsQuery = Static<typeof EventsQuery>;
+
+export const PresenceQuery = Type.Object({ ids: Type.String({ minLength: 1, maxLength: 4000, description: 'Comma-separated account ids.' }) }, { additionalProperties: false });
+export type PresenceQuery = Static<typeof PresenceQuery>;
+
+export const OutboxQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })), channel: Type.Optional(Type.Union([Type.Literal('sms'), Type.Literal('email')])) },
+  { additionalProperties: false },
+);
+export type OutboxQuery = Static<typeof OutboxQuery>;
+
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
+export type IdParams = Static<typeof IdParams>;
+export const MemberParams = Type.Object({ id: Id, accountId: Id }, { additionalProperties: false });
+export type MemberParams = Static<typeof MemberParams>;
+export const RefParams = Type.Object({ ref: AccountRef }, { additionalProperties: false });
+export type RefParams = Static<typeof RefParams>;

@@ -1,0 +1,121 @@
+/** Shapes the server returns; shared by the server, the SDK and the web app. Times are ISO-8601 UTC. */
+export type AccountKind = 'person' | 'service' | 'provider';
+export type Priority = 'low' | 'normal' | 'high' | 'urgent';
+export type ReceiptState = 'sent' | 'delivered' | 'read';
+
+export interface PublicAccount {
+  id: string;
+  handle: string;
+  displayName: string;
+  kind: AccountKind;
+}
+
+export interface Me extends PublicAccount {
+  isAdmin: boolean;
+  phone: string | null;
+  phoneVerified: boolean;
+  email: string | null;
+  emailVerified: boolean;
+  privacy: Privacy;
+  createdAt: string;
+}
+
+export interface Privacy {
+  readReceipts: 'public' | 'private';
+  lastSeen: 'visible' | 'hidden';
+}
+
+export interface Device {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string;
+  current: boolean;
+  ackedSeq: number;
+}
+
+export interface Session {
+  token: string;
+  deviceId: string;
+  account: Me;
+}
+
+export interface MessageOptions {
+  receipt: { read: boolean; within: string | null };
+  priority: Priority;
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  clientId: string | null;
+  text: string;
+  replyTo: string | null;
+  options: MessageOptions;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+export interface Member {
+  accountId: string;
+  handle: string;
+  displayName: string;
+  role: 'owner' | 'member';
+  joinedAt: string;
+  /** Highest message seq delivered to at least one device of this member. */
+  deliveredSeq: number;
+  /** Read watermark; 0 when the member keeps read receipts private and you are not them. */
+  readSeq: number;
+}
+
+export interface Conversation {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  createdAt: string;
+  role: 'owner' | 'member';
+  members: PublicAccount[];
+  lastMessage: Message | null;
+  unreadCount: number;
+  readSeq: number;
+}
+
+export interface MessagePage {
+  messages: Message[];
+  /** Pass as `before` for older messages; null at the beginning of the visible history. */
+  prevCursor: string | null;
+  /** Pass as `after` for newer messages; null when this page reaches the newest message. */
+  nextCursor: string | null;
+}
+
+export interface RecipientReceipt {
+  accountId: string;
+  state: ReceiptState;
+  devices: { deviceId: string; delivered: boolean }[];
+}
+
+export interface MessageReceipts {
+  messageId: string;
+  recipients: RecipientReceipt[];
+  counts: { sent: number; delivered: number; read: number };
+}
+
+export interface Presence {
+  accountId: string;
+  status: 'online' | 'offline';
+  /** Null when offline and the account hides last seen. */
+  lastSeenAt: string | null;
+}
+
+export interface OutboxItem {
+  id: string;
+  channel: 'sms' | 'email';
+  recipient: string;
+  subject: string | null;
+  body: string;
+  purpose: string;
+  createdAt: string;
+}

@@ -1,0 +1,25 @@
+import type { Channels } from './channels/index.js';
+import type { Config } from './config.js';
+import type { AccountsService } from './modules/accounts/index.js';
+import type { ConversationsService } from './modules/conversations/index.js';
+import type { EventLog, StreamHub } from './modules/events/index.js';
+import type { MessagingService } from './modules/messaging/index.js';
+import type { OutboxService } from './modules/outbox/index.js';
+import type { ReceiptsService } from './modules/receipts/index.js';
+import type { Clock } from './scheduler/clock.js';
+import type { Storage } from './storage/db.js';
+
+/** Everything the transports need, built once by app.ts. */
+export interface Services {
+  config: Config;
+  clock: Clock;
+  storage: Storage;
+  channels: Channels;
+  events: EventLog;
+  hub: StreamHub;
+  accounts: AccountsService;
+  conversations: ConversationsService;
+  messaging: MessagingService;
+  receipts: ReceiptsService;
+  outbox: OutboxService;
+}

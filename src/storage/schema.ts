@@ -1,0 +1,122 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types shared by SQLite and PostgreSQL. Times are epoch milliseconds (bigint on
+ * PostgreSQL, parsed back to numbers), flags are 0/1 integers and JSON is stored as text, so the
+ * same queries run on both engines.
+ */
+export interface AccountsTable {
+  id: string;
+  handle: string;
+  display_name: string;
+  kind: 'person' | 'service' | 'provider';
+  password_hash: string;
+  is_admin: number;
+  phone: string | null;
+  phone_verified_at: number | null;
+  email: string | null;
+  email_verified_at: number | null;
+  read_receipts: 'public' | 'private';
+  last_seen_visible: number;
+  last_seen_at: number | null;
+  created_at: number;
+}
+
+export interface VerificationsTable {
+  account_id: string;
+  channel: 'sms' | 'email';
+  address: string;
+  code_hash: string;
+  attempts: number;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface DevicesTable {
+  id: string;
+  account_id: string;
+  name: string;
+  token_hash: string;
+  acked_seq: number;
+  created_at: number;
+  last_used_at: number;
+  revoked_at: number | null;
+}
+
+export interface StreamsTable {
+  account_id: string;
+  last_seq: number;
+}
+
+export interface EventsTable {
+  account_id: string;
+  seq: number;
+  type: string;
+  data: string;
+  conversation_id: string | null;
+  message_id: string | null;
+  created_at: number;
+}
+
+export interface ConversationsTable {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  direct_key: string | null;
+  created_by: string;
+  created_at: number;
+  last_seq: number;
+  last_message_at: number | null;
+}
+
+export interface MembersTable {
+  conversation_id: string;
+  account_id: string;
+  role: 'owner' | 'member';
+  joined_at: number;
+  joined_seq: number;
+  delivered_seq: number;
+  delivered_at: number | null;
+  read_seq: number;
+  read_at: number | null;
+}
+
+export interface MessagesTable {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  client_id: string | null;
+  body: string;
+  reply_to: string | null;
+  receipt_read: number;
+  receipt_within_ms: number | null;
+  priority: 'low' | 'normal' | 'high' | 'urgent';
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface OutboxTable {
+  id: string;
+  channel: 'sms' | 'email';
+  recipient: string;
+  subject: string | null;
+  body: string;
+  purpose: string;
+  created_at: number;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  verifications: VerificationsTable;
+  devices: DevicesTable;
+  streams: StreamsTable;
+  events: EventsTable;
+  conversations: ConversationsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+  outbox: OutboxTable;
+}
+
+export type { Generated };

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
+import { AppError, errorBody, type ErrorCode } from '../../errors.js';
+import { accountsRoutes } from '../../modules/accounts/index.js';
+import { conversationsRoutes } from '../../modules/conversations/index.js';
+import { eventsRoutes } from '../../modules/events/index.js';
+import { messagingRoutes } from '../../modules/messaging/index.js';
+import { outboxRoutes } from '../../modules/outbox/index.js';
+import { receiptsRoutes } from '../../modules/receipts/index.js';
+import { coercingAjv, describeErrors, strictAjv } from '../../protocol/validate.js';
+import type { Services } from '../../services.js';
+import { streamRoute } from '../ws/stream.js';
+import { bearerToken } from './auth.js';
+import { createMetrics } from './metrics.js';
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+};
+
+/** Maps anything thrown in a route to one catalogue error; unknown errors become INTERNAL. */
+export function toAppError(err: FastifyError | Error): AppError {
+  if (err instanceof AppError) return err;
+  const fe = err as FastifyError;
+  if (fe.validation) return new AppError('VALIDATION_FAILED', `${fe.validationContext ?? 'request'} ${describeErrors(fe.validation as never)[0]?.message ?? 'is invalid'}`, describeErrors(fe.validation as never));
+  if (fe.code && FASTIFY_CODES[fe.code]) return new AppError(FASTIFY_CODES[fe.code]!);
+  if (err instanceof SyntaxError && fe.statusCode === 400) return new AppError('INVALID_JSON');
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new AppError(fe.statusCode === 405 ? 'METHOD_NOT_ALLOWED' : 'BAD_REQUEST', fe.message);
+  return new AppError('INTERNAL');
+}
+
+export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
+  const metrics = createMetrics();
+  const app = Fastify({
+    logger: s.config.logLevel === 'silent' ? false : { level: s.config.logLevel },
+    bodyLimit: s.config.maxBodyBytes,
+    genReqId: () => randomUUID(),
+    // Per-request logs only when debugging: at chat volumes they would drown everything else.
+    logController: new LogController({ disableRequestLogging: s.config.logLevel !== 'debug' && s.config.logLevel !== 'trace' }),
+    forceCloseConnections: true,
+  });
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
+  app.setErrorHandler((err, req, reply) => {
+    const appError = toAppError(err as FastifyError);
+    if (appError.code === 'INTERNAL') req.log.error({ err, requestId: req.id }, 'unhandled error');
+    return reply.code(appError.status).send(errorBody(appError, req.id));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(new AppError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`), req.id)));
+
+  app.decorateRequest('actor', null as never);
+  app.decorateRequest('actorIfAny', undefined);
+  app.addHook('preHandler', async (req) => {
+    const config = req.routeOptions.config;
+    if (config.public || req.routeOptions.url === undefined) return;
+    if (config.optionalAuth) {
+      const token = bearerToken(req);
+      if (token) req.actorIfAny = await s.accounts.authenticate(token);
+      return;
+    }
+    req.actor = await s.accounts.authenticate(bearerToken(req));
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Parley API', version: '0.1.0', description: 'Messaging with delivery/read receipts. Errors: { error: { code, message, requestId } }.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(websocket, { options: { maxPayload: s.config.maxFrameBytes } });
+
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await s.storage.db.selectFrom('streams').select('account_id').limit(1).execute();
+      return { status: 'ready', engine: s.storage.engine };
+    } catch {
+      return reply.code(503).send(errorBody(new AppError('UNAVAILABLE', 'The database is unreachable.')));
+    }
+  });
+  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    metrics.wsConnections.set(s.hub.connectionCount());
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/docs/json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    reply.type('text/html; charset=utf-8');
+    return '<!doctype html><meta charset="utf-8"><title>Parley</title><h1>Parley</h1><p>The API is up. See <a href="/docs/json">/docs/json</a> (OpenAPI), <a href="/healthz">/healthz</a> and <a href="/metrics">/metrics</a>.</p>';
+  });
+
+  accountsRoutes(app, s);
+  conversationsRoutes(app, s);
+  messagingRoutes(app, s);
+  receiptsRoutes(app, s);
+  eventsRoutes(app, s);
+  outboxRoutes(app, s);
+  streamRoute(app, s, metrics);
+  return app;
+}

@@ -1,0 +1,209 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { AppError, errorBody } from '../../errors.js';
+import type { Actor } from '../../lib/actor.js';
+import type { EphemeralEvent, StreamEvent } from '../../protocol/events.js';
+import { ClientFrame, clientFrameTypes, CloseCodes, type ServerFrame } from '../../protocol/frames.js';
+import { compileStrict, describeErrors } from '../../protocol/validate.js';
+import type { TimerHandle } from '../../scheduler/clock.js';
+import type { Services } from '../../services.js';
+import type { Metrics } from '../http/metrics.js';
+
+const validateFrame = compileStrict<ClientFrame>(ClientFrame);
+const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * One WebSocket on /v1/stream. After `hello` it sends every event of the account in order, first
+ * the stored ones after the resume point (read in batches, waiting for the socket to drain), then
+ * live ones from the bus; a gap in live events sends it back to storage, so nothing is skipped
+ * and nothing is sent twice on one socket.
+ */
+export class StreamSession {
+  private actor: Actor | undefined;
+  private state: 'hello' | 'starting' | 'live' | 'closed' = 'hello';
+  private sentSeq = 0;
+  private knownHead = 0;
+  private pumping = false;
+  private detach: () => void = () => {};
+  private readonly helloTimer: TimerHandle;
+  private ackInFlight = false;
+  private pendingAck: number | undefined;
+  alive = true;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly s: Services,
+    private readonly metrics: Metrics,
+    private readonly headerToken: string | undefined,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.helloTimer = s.clock.after(HELLO_TIMEOUT_MS, () => {
+      if (this.state === 'hello') this.fail(new AppError('UNAUTHENTICATED', 'Send a hello frame with a token first.'), CloseCodes.protocolError);
+    });
+    socket.on('message', (data, isBinary) => void this.onMessage(data.toString(), isBinary));
+    socket.on('pong', () => (this.alive = true));
+    socket.on('close', () => this.close());
+    socket.on('error', () => this.close());
+  }
+
+  get deviceId(): string {
+    return this.actor?.deviceId ?? '';
+  }
+
+  /** Sends a ping; a socket that has not answered the previous one is dead. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.metrics.wsClosed.labels('heartbeat').inc();
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.socket.ping();
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.helloTimer.cancel();
+    this.detach();
+  }
+
+  private async onMessage(raw: string, isBinary: boolean): Promise<void> {
+    if (this.state === 'closed') return;
+    let frame: unknown;
+    try {
+      if (isBinary) throw new AppError('BAD_REQUEST', 'Frames must be JSON text.');
+      try {
+        frame = JSON.parse(raw);
+      } catch {
+        throw new AppError('INVALID_JSON', 'The frame is not valid JSON.');
+      }
+      const type = (frame as { type?: unknown } | null)?.type;
+      if (typeof type !== 'string' || !(clientFrameTypes as readonly string[]).includes(type)) {
+        throw new AppError('UNKNOWN_FRAME_TYPE', `Unknown frame type ${JSON.stringify(type)}; expected one of ${clientFrameTypes.join(', ')}.`);
+      }
+      if (!validateFrame(frame)) throw new AppError('VALIDATION_FAILED', `${type} frame ${describeErrors(validateFrame.errors)[0]?.message}`, describeErrors(validateFrame.errors));
+      this.metrics.wsFrames.labels('in', type).inc();
+      await this.handle(frame);
+    } catch (err) {
+      const appError = err instanceof AppError ? err : new AppError('INTERNAL');
+      if (!(err instanceof AppError)) this.log.error({ err }, 'stream frame failed');
+      if (this.state === 'hello') this.fail(appError, appError.code === 'TOKEN_INVALID' || appError.code === 'UNAUTHENTICATED' ? CloseCodes.unauthorized : CloseCodes.protocolError);
+      else this.send({ type: 'error', ...errorBody(appError) });
+    }
+  }
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    if (frame.type === 'ping') return this.send({ type: 'pong' });
+    if (frame.type === 'hello') return this.hello(frame.token ?? this.headerToken, frame.after);
+    if (!this.actor || this.state === 'hello') throw new AppError('UNAUTHENTICATED', 'Send a hello frame first.');
+    if (frame.type === 'ack') return this.ack(frame.seq);
+    if (frame.type === 'typing') return this.s.receipts.typing(this.actor, frame.conversationId, frame.typing);
+  }
+
+  private async hello(token: string | undefined, after: number | undefined): Promise<void> {
+    if (this.state !== 'hello') throw new AppError('BAD_REQUEST', 'Already authenticated.');
+    this.state = 'starting';
+    let actor: Actor;
+    try {
+      actor = await this.s.accounts.authenticate(token);
+    } catch (err) {
+      this.state = 'hello';
+      throw err;
+    }
+    this.actor = actor;
+    this.helloTimer.cancel();
+    this.detach = this.s.hub.attach(actor.accountId, this, true);
+    const head = await this.s.events.head(actor.accountId);
+    const resumeFrom = after ?? (await this.s.accounts.listDevices(actor)).find((d) => d.current)?.ackedSeq ?? 0;
+    if (resumeFrom > head) {
+      this.state = 'hello';
+      this.detach();
+      throw new AppError('SEQ_OUT_OF_RANGE', `The stream ends at ${head}.`);
+    }
+    this.sentSeq = resumeFrom;
+    this.knownHead = Math.max(this.knownHead, head);
+    this.send({ type: 'ready', accountId: actor.accountId, deviceId: actor.deviceId, after: resumeFrom, headSeq: head });
+    this.state = 'live';
+    void this.pump();
+  }
+
+  /** Acknowledgements are coalesced: while one is being stored, only the highest newer one waits. */
+  private async ack(seq: number): Promise<void> {
+    if (this.ackInFlight) {
+      this.pendingAck = Math.max(this.pendingAck ?? 0, seq);
+      return;
+    }
+    this.ackInFlight = true;
+    try {
+      let next: number | undefined = seq;
+      while (next !== undefined && this.actor) {
+        this.pendingAck = undefined;
+        await this.s.receipts.ack(this.actor, next);
+        next = this.pendingAck;
+      }
+    } finally {
+      this.ackInFlight = false;
+    }
+  }
+
+  onEvents(events: StreamEvent[]): void {
+    if (this.state === 'closed' || events.length === 0) return;
+    const last = events[events.length - 1]!.seq;
+    if (this.state === 'live' && !this.pumping && events[0]!.seq === this.sentSeq + 1) {
+      for (const event of events) this.send({ type: 'event', event });
+      this.sentSeq = last;
+      this.knownHead = Math.max(this.knownHead, last);
+      return;
+    }
+    this.knownHead = Math.max(this.knownHead, last);
+    if (this.state === 'live') void this.pump();
+  }
+
+  onEphemeral(event: EphemeralEvent): void {
+    if (this.state === 'live') this.send({ type: 'ephemeral', event });
+  }
+
+  onRevoked(): void {
+    this.fail(new AppError('TOKEN_INVALID', 'This device was logged out.'), CloseCodes.unauthorized);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || !this.actor) return;
+    this.pumping = true;
+    try {
+      while (this.state === 'live' && this.sentSeq < this.knownHead) {
+        const batch = await this.s.events.readAfter(this.actor.accountId, this.sentSeq, this.s.config.streamReplayBatch);
+        if (batch.length === 0 || this.state !== 'live') break;
+        const last = batch.pop()!;
+        for (const event of batch) this.send({ type: 'event', event });
+        // Waiting for the last frame of the batch to reach the kernel keeps a long replay from
+        // piling up in memory.
+        await new Promise<void>((resolve) => this.send({ type: 'event', event: last }, resolve));
+        this.sentSeq = last.seq;
+      }
+    } catch (err) {
+      this.fail(err instanceof AppError ? err : new AppError('INTERNAL'), 1011);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private send(frame: ServerFrame, written?: () => void): void {
+    if (this.socket.readyState !== this.socket.OPEN) return written?.();
+    this.socket.send(JSON.stringify(frame), written && (() => written()));
+    this.metrics.wsFrames.labels('out', frame.type).inc();
+    if (this.socket.bufferedAmount > this.s.config.streamMaxBufferedBytes) {
+      this.metrics.wsClosed.labels('slow_consumer').inc();
+      this.socket.close(CloseCodes.slowConsumer, 'slow consumer: reconnect and resume');
+      this.close();
+    }
+  }
+
+  private fail(err: AppError, code: number): void {
+    this.send({ type: 'error', ...errorBody(err) });
+    this.metrics.wsClosed.labels(err.code.toLowerCase()).inc();
+    if (this.socket.readyState === this.socket.OPEN) this.socket.close(code, err.code);
+    this.close();
+  }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Test files start their own servers on ephemeral ports; two workers keep a 2-core machine responsive.
+    maxWorkers: 2,
+  },
+});
