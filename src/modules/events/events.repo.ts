@@ -78,16 +78,23 @@ export async function createStream(trx: Executor, accountId: string): Promise<vo
   await trx.insertInto('streams').values({ account_id: accountId, last_seq: 0 }).execute();
 }
 
-/** Message events of `accountId` in (afterSeq, upToSeq]: which messages a device acknowledgement covers. */
-export async function messageEventsBetween(db: Executor, accountId: string, afterSeq: number, upToSeq: number) {
-  return db
+/**
+ * For each conversation, the newest message from someone else that entered the stream of
+ * `accountId` in (afterSeq, upToSeq]: what a device acknowledgement newly delivers.
+ */
+export async function newestDeliveredPerConversation(db: Executor, accountId: string, afterSeq: number, upToSeq: number) {
+  const rows = await db
     .selectFrom('events')
-    .select(['conversation_id', 'message_id'])
-    .where('account_id', '=', accountId)
-    .where('seq', '>', afterSeq)
-    .where('seq', '<=', upToSeq)
-    .where('type', '=', 'message.new')
+    .innerJoin('messages', 'messages.id', 'events.message_id')
+    .select(['messages.conversation_id', (eb) => eb.fn.max('messages.seq').as('seq')])
+    .where('events.account_id', '=', accountId)
+    .where('events.seq', '>', afterSeq)
+    .where('events.seq', '<=', upToSeq)
+    .where('events.type', '=', 'message.new')
+    .where('messages.sender_id', '!=', accountId)
+    .groupBy('messages.conversation_id')
     .execute();
+  return rows.map((r) => ({ conversationId: r.conversation_id, seq: Number(r.seq) }));
 }
 
 /** The seq under which `messageId` entered the streams of the given accounts. */

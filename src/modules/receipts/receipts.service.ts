@@ -6,7 +6,7 @@ import type { MessageReceipts, Presence, ReceiptState } from '../../protocol/vie
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { Db, Tx } from '../../storage/db.js';
 import { contactIds, memberIds, requireMember } from '../conversations/index.js';
-import { messageEventsBetween, messageEventSeqs, type Emit, type EventLog, type StreamHub } from '../events/index.js';
+import { newestDeliveredPerConversation, messageEventSeqs, type Emit, type EventLog, type StreamHub } from '../events/index.js';
 
 /**
  * Delivery and read receipts as watermarks (Matrix m.read, XEP-0333): a device acknowledging
@@ -37,24 +37,8 @@ export class ReceiptsService {
       if (seq > Number(head.last_seq)) throw new AppError('SEQ_OUT_OF_RANGE', `The stream ends at ${head.last_seq}.`);
       await trx.updateTable('devices').set({ acked_seq: seq }).where('id', '=', actor.deviceId).execute();
 
-      const covered = await messageEventsBetween(trx, actor.accountId, previous, seq);
-      const byConversation = new Map<string, string[]>();
-      for (const e of covered) {
-        if (!e.conversation_id || !e.message_id) continue;
-        const list = byConversation.get(e.conversation_id);
-        if (list) list.push(e.message_id);
-        else byConversation.set(e.conversation_id, [e.message_id]);
-      }
-      for (const [conversationId, messageIds] of byConversation) {
-        const top = await trx
-          .selectFrom('messages')
-          .select(['id', 'seq'])
-          .where('id', 'in', messageIds)
-          .where('sender_id', '!=', actor.accountId)
-          .orderBy('seq', 'desc')
-          .limit(1)
-          .executeTakeFirst();
-        if (top) await this.advance(trx, emit, now, conversationId, actor.accountId, 'delivered', Number(top.seq), top.id);
+      for (const { conversationId, seq: messageSeq } of await newestDeliveredPerConversation(trx, actor.accountId, previous, seq)) {
+        await this.advance(trx, emit, now, conversationId, actor.accountId, 'delivered', messageSeq);
       }
       return { ackedSeq: seq };
     });
@@ -137,7 +121,7 @@ export class ReceiptsService {
    * Moves one member's watermark forward and tells the senders of the newly covered messages.
    * Read receipts of a member who keeps them private are recorded but not announced.
    */
-  private async advance(trx: Tx, emit: Emit, now: number, conversationId: string, accountId: string, state: 'delivered' | 'read', seq: number, messageId: string): Promise<void> {
+  private async advance(trx: Tx, emit: Emit, now: number, conversationId: string, accountId: string, state: 'delivered' | 'read', seq: number, messageId?: string): Promise<void> {
     const column = state === 'read' ? 'read_seq' : 'delivered_seq';
     const member = await trx.selectFrom('members').select(['delivered_seq', 'read_seq']).where('conversation_id', '=', conversationId).where('account_id', '=', accountId).executeTakeFirst();
     if (!member) return;
@@ -162,8 +146,11 @@ export class ReceiptsService {
       .where('seq', '<=', seq)
       .where('sender_id', '!=', accountId)
       .execute();
+    if (senders.length === 0) return;
+    const upToMessageId =
+      messageId ?? (await trx.selectFrom('messages').select('id').where('conversation_id', '=', conversationId).where('seq', '=', seq).executeTakeFirstOrThrow()).id;
     for (const { sender_id } of senders) {
-      emit(sender_id, 'receipt', { conversationId, accountId, state, upToSeq: seq, upToMessageId: messageId }, { conversationId });
+      emit(sender_id, 'receipt', { conversationId, accountId, state, upToSeq: seq, upToMessageId }, { conversationId });
     }
   }
 
