@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
@@ -11,6 +12,7 @@ import { MessagingService } from './modules/messaging/index.js';
 import { OutboxService } from './modules/outbox/index.js';
 import { ReceiptsService } from './modules/receipts/index.js';
 import { systemClock, type Clock } from './scheduler/clock.js';
+import { Scheduler } from './scheduler/scheduler.js';
 import type { Services } from './services.js';
 import { migrateToLatest, openStorage } from './storage/db.js';
 import { buildHttpServer } from './transport/http/server.js';
@@ -43,7 +45,10 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   const messaging = new MessagingService(storage.db, events, config);
   const receipts = new ReceiptsService(storage.db, events, hub, bus, clock, config);
   const outbox = new OutboxService(storage.db);
-  const services: Services = { config, clock, storage, channels, events, hub, accounts, conversations, messaging, receipts, outbox };
+  // A restarted node with the same id takes back its own timer claims at once (see Scheduler).
+  const nodeId = config.nodeId || `${hostname()}:${config.port || process.pid}`;
+  const scheduler = new Scheduler(storage.db, storage.engine, clock, { nodeId });
+  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, outbox };
   return { services, bus };
 }
 
@@ -51,6 +56,7 @@ export async function startApp(config: Config, clock: Clock = systemClock): Prom
   const { services, bus } = await createServices(config, clock);
   const http = await buildHttpServer(services);
   const address = await http.listen({ port: config.port, host: config.host });
+  await services.scheduler.start();
   let closed = false;
   return {
     services,
@@ -59,6 +65,7 @@ export async function startApp(config: Config, clock: Clock = systemClock): Prom
     async close() {
       if (closed) return;
       closed = true;
+      await services.scheduler.stop();
       await http.close();
       services.hub.close();
       await bus.close();

@@ -17,6 +17,9 @@ interface SettingSpec<T> {
   values?: readonly string[];
   min?: number;
   max?: number;
+  /** For strings: the value must match, else `expected` explains what would. */
+  pattern?: RegExp;
+  expected?: string;
 }
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
@@ -27,9 +30,10 @@ export const settings = {
   port: setting({ env: 'PORT', kind: 'int', default: 8787, min: 0, max: 65535, doc: 'TCP port of the HTTP and WebSocket server (0 picks a free port).' }),
   host: setting({ env: 'HOST', kind: 'string', default: '127.0.0.1', doc: 'Interface to listen on; 0.0.0.0 exposes the server to the network.' }),
   dataDir: setting({ env: 'DATA_DIR', kind: 'string', default: './data', doc: 'Directory for the SQLite database and local files.' }),
-  databaseUrl: setting({ env: 'DATABASE_URL', kind: 'string', default: '', doc: 'postgres://… to use PostgreSQL; empty means SQLite at <dataDir>/parley.db.' }),
-  redisUrl: setting({ env: 'REDIS_URL', kind: 'string', default: '', doc: 'redis://… to fan events out across nodes; empty means in-process only.' }),
+  databaseUrl: setting({ env: 'DATABASE_URL', kind: 'string', default: '', pattern: /^(postgres(ql)?:\/\/.+)?$/, expected: 'empty or a postgres:// URL', doc: 'postgres://… to use PostgreSQL; empty means SQLite at <dataDir>/parley.db.' }),
+  redisUrl: setting({ env: 'REDIS_URL', kind: 'string', default: '', pattern: /^(rediss?:\/\/.+)?$/, expected: 'empty or a redis:// URL', doc: 'redis://… to fan events out across nodes; empty means in-process only.' }),
   sqliteSynchronous: setting({ env: 'PARLEY_SQLITE_SYNCHRONOUS', kind: 'enum', values: ['NORMAL', 'FULL'] as const, default: 'NORMAL', doc: 'SQLite WAL sync level: NORMAL survives a process crash, FULL also a power loss (slower).' }),
+  nodeId: setting({ env: 'PARLEY_NODE_ID', kind: 'string', default: '', doc: 'This node\'s name in timer claims; must differ between nodes sharing a database. Empty: <hostname>:<PORT>.' }),
   logLevel: setting({ env: 'PARLEY_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, default: 'info', doc: 'Log level (pino).' }),
   openRegistration: setting({ env: 'PARLEY_OPEN_REGISTRATION', kind: 'bool', default: true, doc: 'Whether anyone may register over the API; when false only admins and the CLI create accounts.' }),
   maxBodyBytes: setting({ env: 'PARLEY_MAX_BODY_BYTES', kind: 'int', default: 65536, min: 1024, max: 16 * 1024 * 1024, doc: 'Largest accepted HTTP request body, in bytes.' }),
@@ -60,11 +64,14 @@ export class ConfigError extends Error {
 
 function parseValue(name: string, spec: SettingSpec<unknown>, raw: unknown): unknown {
   const fail = (why: string): never => {
-    throw new ConfigError(`setting ${name} (${spec.env}): ${why}, got ${JSON.stringify(raw)}`);
+    // A URL that fails to parse may still carry a password: never echo one.
+    const shown = typeof raw === 'string' ? raw.replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@') : raw;
+    throw new ConfigError(`setting ${name} (${spec.env}): ${why}, got ${JSON.stringify(shown)}`);
   };
   switch (spec.kind) {
     case 'string':
       if (typeof raw !== 'string') fail('expected a string');
+      if (spec.pattern && !spec.pattern.test(raw as string)) fail(`expected ${spec.expected ?? spec.pattern}`);
       return raw;
     case 'enum':
       if (typeof raw !== 'string' || !spec.values!.includes(raw)) fail(`expected one of ${spec.values!.join(', ')}`);

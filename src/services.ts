@@ -7,6 +7,7 @@ import type { MessagingService } from './modules/messaging/index.js';
 import type { OutboxService } from './modules/outbox/index.js';
 import type { ReceiptsService } from './modules/receipts/index.js';
 import type { Clock } from './scheduler/clock.js';
+import type { Scheduler } from './scheduler/scheduler.js';
 import type { Storage } from './storage/db.js';
 
 /** Everything the transports need, built once by app.ts. */
@@ -17,6 +18,7 @@ export interface Services {
   channels: Channels;
   events: EventLog;
   hub: StreamHub;
+  scheduler: Scheduler;
   accounts: AccountsService;
   conversations: ConversationsService;
   messaging: MessagingService;

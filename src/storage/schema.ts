@@ -107,6 +107,19 @@ export interface OutboxTable {
   created_at: number;
 }
 
+export interface TimersTable {
+  id: string;
+  kind: string;
+  /** Caller-chosen identity, e.g. "unread:<messageId>:<accountId>": scheduling it again moves it. */
+  key: string;
+  due_at: number;
+  payload: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   verifications: VerificationsTable;
@@ -117,6 +130,7 @@ export interface Database {
   members: MembersTable;
   messages: MessagesTable;
   outbox: OutboxTable;
+  timers: TimersTable;
 }
 
 export type { Generated };
