@@ -28,6 +28,8 @@ export interface StreamOptions {
   maxBackoffMs?: number;
   /** Client-side liveness check: a ping every this many ms, reconnect if nothing comes back. 0 = off. */
   pingIntervalMs?: number;
+  /** How many handed-over events `waitFor` looks back on. Default 1000. */
+  recentLimit?: number;
 }
 
 type Events = {
@@ -56,6 +58,7 @@ export class ParleyStream extends Emitter<Events> {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private heardSincePing = true;
   private readonly options: Required<StreamOptions>;
+  private readonly recent: StreamEvent[] = [];
 
   constructor(
     private readonly url: string,
@@ -64,14 +67,19 @@ export class ParleyStream extends Emitter<Events> {
     options: StreamOptions,
   ) {
     super();
-    this.options = { after: -1, autoAck: true, ackDelayMs: 20, minBackoffMs: 200, maxBackoffMs: 10_000, pingIntervalMs: 25_000, ...options };
+    this.options = { after: -1, autoAck: true, ackDelayMs: 20, minBackoffMs: 200, maxBackoffMs: 10_000, pingIntervalMs: 25_000, recentLimit: 1000, ...options };
     if (options.after !== undefined) this.lastSeq = options.after;
     this.backoff = this.options.minBackoffMs;
     this.connect();
   }
 
-  /** Resolves on the first event (already handed over or future) that matches. */
+  /**
+   * Resolves on the first matching event: among the last `recentLimit` already handed over, else
+   * the next one that arrives.
+   */
   waitFor(predicate: (event: StreamEvent) => boolean, timeoutMs = 10_000): Promise<StreamEvent> {
+    const seen = this.recent.find(predicate);
+    if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
@@ -166,6 +174,8 @@ export class ParleyStream extends Emitter<Events> {
       case 'event':
         if (frame.event.seq <= this.lastSeq) return;
         this.lastSeq = frame.event.seq;
+        this.recent.push(frame.event);
+        if (this.recent.length > this.options.recentLimit) this.recent.shift();
         this.emit('event', frame.event);
         if (this.options.autoAck) this.scheduleAck();
         return;

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { AccountsService } from './modules/accounts/index.js';
 import { ConversationsService } from './modules/conversations/index.js';
 import { EventLog, StreamHub } from './modules/events/index.js';
+import { FallbackService } from './modules/fallback/index.js';
 import { MessagingService } from './modules/messaging/index.js';
 import { OutboxService } from './modules/outbox/index.js';
 import { ReceiptsService } from './modules/receipts/index.js';
@@ -38,17 +39,19 @@ export async function createServices(config: Config, clock: Clock = systemClock)
     bus = new MemoryBus();
   }
   const channels = createChannels(config, storage.db, clock);
+  // A restarted node with the same id takes back its own timer claims at once (see Scheduler).
+  const nodeId = config.nodeId || `${hostname()}:${config.port || process.pid}`;
+  const scheduler = new Scheduler(storage.db, storage.engine, clock, { nodeId });
+
   const events = new EventLog(storage.db, bus, clock);
   const hub = new StreamHub(bus);
   const accounts = new AccountsService(storage.db, config, clock, bus, channels);
   const conversations = new ConversationsService(storage.db, events, accounts, config);
-  const messaging = new MessagingService(storage.db, events, config);
+  const messaging = new MessagingService(storage.db, events, scheduler, config);
   const receipts = new ReceiptsService(storage.db, events, hub, bus, clock, config);
   const outbox = new OutboxService(storage.db);
-  // A restarted node with the same id takes back its own timer claims at once (see Scheduler).
-  const nodeId = config.nodeId || `${hostname()}:${config.port || process.pid}`;
-  const scheduler = new Scheduler(storage.db, storage.engine, clock, { nodeId });
-  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, outbox };
+  const fallback = new FallbackService(storage.db, events, scheduler, channels, clock, config);
+  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, outbox };
   return { services, bus };
 }
 

@@ -48,6 +48,9 @@ export const settings = {
   typingTtlMs: setting({ env: 'PARLEY_TYPING_TTL_MS', kind: 'int', default: 6_000, min: 500, max: 60_000, doc: 'A typing indicator expires after this long without a refresh.' }),
   verificationCodeTtlMs: setting({ env: 'PARLEY_VERIFICATION_CODE_TTL_MS', kind: 'int', default: 10 * 60_000, min: 10_000, max: 24 * 3600_000, doc: 'How long a phone/e-mail verification code stays valid.' }),
   verificationMaxAttempts: setting({ env: 'PARLEY_VERIFICATION_MAX_ATTEMPTS', kind: 'int', default: 5, min: 1, max: 100, doc: 'Wrong tries allowed per verification code.' }),
+  fallbackPerRecipientPerHour: setting({ env: 'PARLEY_FALLBACK_PER_RECIPIENT_PER_HOUR', kind: 'int', default: 5, min: 0, max: 10_000, doc: 'Most fallback SMS/e-mails one recipient gets per hour (protects against SMS pumping).' }),
+  fallbackPerSenderPerDay: setting({ env: 'PARLEY_FALLBACK_PER_SENDER_PER_DAY', kind: 'int', default: 50, min: 0, max: 1_000_000, doc: 'Most fallbacks one sender may cause per 24 h.' }),
+  fallbackSmsMaxChars: setting({ env: 'PARLEY_FALLBACK_SMS_MAX_CHARS', kind: 'int', default: 320, min: 40, max: 1600, doc: 'Longest fallback SMS text; longer content is truncated and labelled.' }),
   smsChannel: setting({ env: 'PARLEY_SMS_CHANNEL', kind: 'enum', values: ['outbox'] as const, default: 'outbox', doc: 'Where SMS go: outbox stores them for GET /v1/outbox (SMPP and HTTP gateways arrive with the fallback issue).' }),
   emailChannel: setting({ env: 'PARLEY_EMAIL_CHANNEL', kind: 'enum', values: ['outbox'] as const, default: 'outbox', doc: 'Where e-mail goes: outbox stores it for GET /v1/outbox.' }),
 } as const;

@@ -22,6 +22,8 @@ export const errorCatalogue = {
   OWNER_MUST_REMAIN: { status: 400, message: 'A group needs an owner: make another member owner before leaving or demoting yourself.' },
   NO_PENDING_VERIFICATION: { status: 400, message: 'There is no pending verification for this account.' },
   VERIFICATION_FAILED: { status: 400, message: 'The verification code is wrong or expired.' },
+  INVALID_TIME_ZONE: { status: 400, message: 'The time zone is not a valid IANA zone name (e.g. Europe/Berlin).' },
+  INVALID_TIME_OF_DAY: { status: 400, message: 'Times of day are HH:MM, 00:00 to 23:59.' },
   // 401 / 403 — who you are and what you may do
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Handle or password is wrong.' },
@@ -45,10 +47,14 @@ export const errorCatalogue = {
   CLIENT_ID_REUSED: { status: 409, message: 'This client id was already used for a different message.' },
   MESSAGE_DELETED: { status: 409, message: 'The message was deleted.' },
   ALREADY_MEMBER: { status: 409, message: 'That account is already a member.' },
+  FALLBACK_NO_CONTACT: { status: 409, message: 'The recipient has no verified mobile number or e-mail address.' },
+  FALLBACK_NOT_NEEDED: { status: 409, message: 'Every recipient has already read the message.' },
+  FALLBACK_DISABLED: { status: 409, message: 'The message was sent with fallback "never".' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many attempts; request a new code.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
+  DAILY_CAP_REACHED: { status: 429, message: 'You reached your daily fallback limit; retry later.' },
   // 5xx
   INTERNAL: { status: 500, message: 'Internal error. The server logged it under the request id.' },
   UNAVAILABLE: { status: 503, message: 'The server is not ready.' },

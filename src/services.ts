@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { AccountsService } from './modules/accounts/index.js';
 import type { ConversationsService } from './modules/conversations/index.js';
 import type { EventLog, StreamHub } from './modules/events/index.js';
+import type { FallbackService } from './modules/fallback/index.js';
 import type { MessagingService } from './modules/messaging/index.js';
 import type { OutboxService } from './modules/outbox/index.js';
 import type { ReceiptsService } from './modules/receipts/index.js';
@@ -23,5 +24,6 @@ export interface Services {
   conversations: ConversationsService;
   messaging: MessagingService;
   receipts: ReceiptsService;
+  fallback: FallbackService;
   outbox: OutboxService;
 }

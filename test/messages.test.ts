@@ -337,16 +337,16 @@ describe('messages', () => {
     it('are stored with the message: read receipt, deadline normalised to ISO-8601, priority', async () => {
       const { a, b, conversationId } = await pair();
       const fromMs = await a.send(conversationId, { text: 'ms', receipt: { read: true, within: 300_000 }, priority: 'urgent' });
-      expect(fromMs.options).toEqual({ receipt: { read: true, within: 'PT5M' }, priority: 'urgent' });
+      expect(fromMs.options).toEqual({ receipt: { read: true, within: 'PT5M', deliveredWithin: null }, priority: 'urgent', fallback: 'auto', fallbackContent: 'content' });
       const fromIso = await a.send(conversationId, { text: 'iso', receipt: { read: true, within: 'P1DT2H30M' }, priority: 'low' });
-      expect(fromIso.options).toEqual({ receipt: { read: true, within: 'P1DT2H30M' }, priority: 'low' });
+      expect(fromIso.options).toEqual({ receipt: { read: true, within: 'P1DT2H30M', deliveredWithin: null }, priority: 'low', fallback: 'auto', fallbackContent: 'content' });
       const fractional = await a.send(conversationId, { text: 'frac', receipt: { within: 'PT90S' }, priority: 'high' });
       // A deadline implies a read receipt; 90 s is written the shortest way.
-      expect(fractional.options).toEqual({ receipt: { read: true, within: 'PT1M30S' }, priority: 'high' });
+      expect(fractional.options).toEqual({ receipt: { read: true, within: 'PT1M30S', deliveredWithin: null }, priority: 'high', fallback: 'auto', fallbackContent: 'content' });
       const plain = await a.send(conversationId, { text: 'plain' });
-      expect(plain.options).toEqual({ receipt: { read: false, within: null }, priority: 'normal' });
+      expect(plain.options).toEqual({ receipt: { read: false, within: null, deliveredWithin: null }, priority: 'normal', fallback: 'auto', fallbackContent: 'content' });
       const readOnly = await a.send(conversationId, { text: 'read only', receipt: { read: true } });
-      expect(readOnly.options).toEqual({ receipt: { read: true, within: null }, priority: 'normal' });
+      expect(readOnly.options).toEqual({ receipt: { read: true, within: null, deliveredWithin: null }, priority: 'normal', fallback: 'auto', fallbackContent: 'content' });
 
       // Stored, not just echoed: the recipient reads them back from history and from the stream.
       const history = (await b.history(conversationId)).messages;

@@ -18,7 +18,7 @@ describe('delivery and read receipts', () => {
     await aliceStream.waitForState('open');
     const message = await alice.send(conversation.id, { text: 'hello bob', receipt: { read: true, within: 'PT5M' }, priority: 'high' });
     expect(message.seq).toBe(1);
-    expect(message.options).toEqual({ receipt: { read: true, within: 'PT5M' }, priority: 'high' });
+    expect(message.options).toEqual({ receipt: { read: true, within: 'PT5M', deliveredWithin: null }, priority: 'high', fallback: 'auto', fallbackContent: 'content' });
     expect((await alice.receipts(message.id)).recipients[0]!.state).toBe('sent');
 
     // Bob's device connects, receives the message and acknowledges it: delivered.

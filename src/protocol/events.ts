@@ -14,6 +14,26 @@ export interface EventData {
   'member.added': { conversationId: string; account: PublicAccount; role: 'owner' | 'member'; by: string };
   'member.removed': { conversationId: string; accountId: string; by: string; reason: 'removed' | 'left' };
   'member.role': { conversationId: string; accountId: string; role: 'owner' | 'member'; by: string };
+  /**
+   * Your message was not read (kind "read") or not received by any device (kind "delivered") by
+   * `accountId` before the deadline. `fallback` says what happens next.
+   */
+  'message.unread': {
+    conversationId: string;
+    messageId: string;
+    accountId: string;
+    kind: 'read' | 'delivered';
+    deadline: string;
+    fallback: 'scheduled' | 'available' | 'none';
+  };
+  /** The message (or a notice) went out to `accountId` by SMS or e-mail; the number is never shown. */
+  'fallback.sent': { conversationId: string; messageId: string; accountId: string; channel: 'sms' | 'email'; parts: number };
+  'fallback.delivered': { conversationId: string; messageId: string; accountId: string; channel: 'sms' | 'email' };
+  'fallback.failed': { conversationId: string; messageId: string; accountId: string; channel: 'sms' | 'email'; reason: string };
+  /** A fallback that was due did not go out: rate limit, daily cap, no verified contact, already read. */
+  'fallback.skipped': { conversationId: string; messageId: string; accountId: string; reason: 'rate_limited' | 'daily_cap' | 'no_verified_contact' | 'read_meanwhile' };
+  /** Postponed to the end of the recipient's quiet hours. */
+  'fallback.deferred': { conversationId: string; messageId: string; accountId: string; until: string };
 }
 
 export type EventType = keyof EventData;

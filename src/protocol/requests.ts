@@ -8,8 +8,10 @@ import { Type, type Static } from '@sinclair/typebox';
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const Handle = Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$', description: 'Letters, digits, _ . -; case-insensitive.' });
 const AccountRef = Type.String({ minLength: 1, maxLength: 64, description: 'Account id or handle.' });
-export const Duration = Type.Union([Type.String({ minLength: 2, maxLength: 32 }), Type.Integer({ minimum: 0 })], {
-  description: 'ISO-8601 duration (PT5M) or milliseconds.',
+// Any string or number passes the schema so that parseDuration answers every malformed duration
+// (negative, fractional, "P1M") with the one code INVALID_DURATION.
+export const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Number()], {
+  description: 'ISO-8601 duration (PT5M) or milliseconds (a non-negative integer).',
 });
 
 export const RegisterBody = Type.Object(
@@ -36,6 +38,28 @@ export type LoginBody = Static<typeof LoginBody>;
 export const UpdateMeBody = Type.Object(
   {
     displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    fallback: Type.Optional(
+      Type.Object(
+        {
+          minPriority: Type.Optional(
+            Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent'), Type.Literal('never')], {
+              description: 'Your messages fall back automatically from this priority up (default urgent).',
+            }),
+          ),
+          channel: Type.Optional(Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: 'How you prefer to receive fallbacks.' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    quietHours: Type.Optional(
+      Type.Union([
+        Type.Object(
+          { start: Type.String({ maxLength: 5 }), end: Type.String({ maxLength: 5 }), timeZone: Type.String({ minLength: 1, maxLength: 64 }) },
+          { additionalProperties: false, description: 'No fallback SMS/e-mail to you between start and end (HH:MM, your time zone), except urgent ones.' },
+        ),
+        Type.Null(),
+      ]),
+    ),
     privacy: Type.Optional(
       Type.Object(
         {
@@ -85,13 +109,35 @@ export const SendMessageBody = Type.Object(
     text: Type.String({ minLength: 1, maxLength: 1_000_000 }),
     replyTo: Type.Optional(Id),
     receipt: Type.Optional(
-      Type.Object({ read: Type.Optional(Type.Boolean()), within: Type.Optional(Duration) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          read: Type.Optional(Type.Boolean({ description: 'Ask for a read receipt.' })),
+          within: Type.Optional(Duration),
+          deliveredWithin: Type.Optional(Duration),
+        },
+        { additionalProperties: false, description: '`within`: tell me if it is not read in time; `deliveredWithin`: tell me if no device of the recipient received it in time.' },
+      ),
     ),
+    fallback: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('never'), Type.Literal('ask')], {
+        description: 'When a deadline passes: auto = by the sender\'s priority rule (default), never, ask = only on POST /v1/messages/:id/fallback.',
+      }),
+    ),
+    fallbackContent: Type.Optional(Type.Union([Type.Literal('content'), Type.Literal('notice')], { description: 'What the SMS/e-mail carries: the text (truncated) or a notice.' })),
     priority: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent')])),
   },
   { additionalProperties: false },
 );
 export type SendMessageBody = Static<typeof SendMessageBody>;
+
+export const FallbackBody = Type.Union([
+  Type.Object(
+    { accountIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000, description: 'Only these recipients (default: every recipient who has not read it).' })) },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
+export type FallbackBody = Static<typeof FallbackBody>;
 
 export const EditMessageBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 1_000_000 }) }, { additionalProperties: false });
 export type EditMessageBody = Static<typeof EditMessageBody>;
@@ -114,7 +160,7 @@ export type HistoryQuery = Static<typeof HistoryQuery>;
 
 export const EventsQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000, description: 'Long-poll wait in ms when no event is ready.' })),
   },

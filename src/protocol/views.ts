@@ -17,6 +17,8 @@ export interface Me extends PublicAccount {
   email: string | null;
   emailVerified: boolean;
   privacy: Privacy;
+  fallback: { minPriority: Priority | 'never'; channel: 'sms' | 'email' };
+  quietHours: { start: string; end: string; timeZone: string } | null;
   createdAt: string;
 }
 
@@ -41,8 +43,10 @@ export interface Session {
 }
 
 export interface MessageOptions {
-  receipt: { read: boolean; within: string | null };
+  receipt: { read: boolean; within: string | null; deliveredWithin: string | null };
   priority: Priority;
+  fallback: 'auto' | 'never' | 'ask';
+  fallbackContent: 'content' | 'notice';
 }
 
 export interface Message {

@@ -20,6 +20,11 @@ export interface AccountsTable {
   last_seen_visible: number;
   last_seen_at: number | null;
   created_at: number;
+  fallback_min_priority: 'low' | 'normal' | 'high' | 'urgent' | 'never';
+  fallback_channel: 'sms' | 'email';
+  quiet_start: string | null;
+  quiet_end: string | null;
+  time_zone: string;
 }
 
 export interface VerificationsTable {
@@ -95,6 +100,9 @@ export interface MessagesTable {
   created_at: number;
   edited_at: number | null;
   deleted_at: number | null;
+  delivered_within_ms: number | null;
+  fallback: 'auto' | 'never' | 'ask';
+  fallback_content: 'content' | 'notice';
 }
 
 export interface OutboxTable {
@@ -120,6 +128,20 @@ export interface TimersTable {
   created_at: number;
 }
 
+export interface FallbacksTable {
+  id: string;
+  message_id: string;
+  recipient_id: string;
+  sender_id: string;
+  channel: 'sms' | 'email';
+  reason: 'unread' | 'undelivered' | 'command';
+  status: 'pending' | 'sent' | 'delivered' | 'failed' | 'cancelled';
+  channel_message_id: string | null;
+  detail: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   verifications: VerificationsTable;
@@ -131,6 +153,7 @@ export interface Database {
   messages: MessagesTable;
   outbox: OutboxTable;
   timers: TimersTable;
+  fallbacks: FallbacksTable;
 }
 
 export type { Generated };

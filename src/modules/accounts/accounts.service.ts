@@ -11,6 +11,7 @@ import type { LoginBody, RegisterBody, UpdateMeBody } from '../../protocol/reque
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { Db } from '../../storage/db.js';
 import { createStream } from '../events/index.js';
+import { checkTimeZone, parseTimeOfDay } from '../fallback/quiet-hours.js';
 import { countAccounts, findAccountByHandle, findAccountById, findAccountsByIds, findDeviceByTokenHash, type AccountRow } from './accounts.repo.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -30,6 +31,8 @@ function toMe(row: AccountRow): Me {
     email: row.email,
     emailVerified: row.email_verified_at !== null,
     privacy: { readReceipts: row.read_receipts, lastSeen: row.last_seen_visible ? 'visible' : 'hidden' },
+    fallback: { minPriority: row.fallback_min_priority, channel: row.fallback_channel },
+    quietHours: row.quiet_start && row.quiet_end ? { start: row.quiet_start, end: row.quiet_end, timeZone: row.time_zone } : null,
     createdAt: toIso(Number(row.created_at)),
   };
 }
@@ -81,6 +84,11 @@ export class AccountsService {
             last_seen_visible: 1,
             last_seen_at: null,
             created_at: now,
+            fallback_min_priority: 'urgent',
+            fallback_channel: 'sms',
+            quiet_start: null,
+            quiet_end: null,
+            time_zone: 'UTC',
           })
           .execute();
         await createStream(trx, id);
@@ -129,7 +137,15 @@ export class AccountsService {
   }
 
   async updateMe(actor: Actor, input: UpdateMeBody): Promise<Me> {
-    const patch: { display_name?: string; read_receipts?: 'public' | 'private'; last_seen_visible?: number } = {};
+    const patch: Partial<Pick<AccountRow, 'display_name' | 'read_receipts' | 'last_seen_visible' | 'fallback_min_priority' | 'fallback_channel' | 'quiet_start' | 'quiet_end' | 'time_zone'>> = {};
+    if (input.fallback?.minPriority !== undefined) patch.fallback_min_priority = input.fallback.minPriority;
+    if (input.fallback?.channel !== undefined) patch.fallback_channel = input.fallback.channel;
+    if (input.quietHours === null) Object.assign(patch, { quiet_start: null, quiet_end: null });
+    if (input.quietHours) {
+      parseTimeOfDay(input.quietHours.start);
+      parseTimeOfDay(input.quietHours.end);
+      Object.assign(patch, { quiet_start: input.quietHours.start, quiet_end: input.quietHours.end, time_zone: checkTimeZone(input.quietHours.timeZone) });
+    }
     if (input.displayName !== undefined) patch.display_name = input.displayName;
     if (input.privacy?.readReceipts !== undefined) patch.read_receipts = input.privacy.readReceipts;
     if (input.privacy?.lastSeen !== undefined) patch.last_seen_visible = input.privacy.lastSeen === 'visible' ? 1 : 0;

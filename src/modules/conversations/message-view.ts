@@ -5,7 +5,7 @@ import type { MessagesTable } from '../../storage/schema.js';
 
 /** Maps a stored message to its wire shape; a deleted message keeps its place but not its text. */
 export function toMessageView(row: MessagesTable): Message {
-  const within = row.receipt_within_ms === null ? null : formatDuration(Number(row.receipt_within_ms));
+  const duration = (ms: number | null) => (ms === null ? null : formatDuration(Number(ms)));
   return {
     id: row.id,
     conversationId: row.conversation_id,
@@ -14,7 +14,12 @@ export function toMessageView(row: MessagesTable): Message {
     clientId: row.client_id,
     text: row.deleted_at === null ? row.body : '',
     replyTo: row.reply_to,
-    options: { receipt: { read: row.receipt_read === 1, within }, priority: row.priority },
+    options: {
+      receipt: { read: row.receipt_read === 1, within: duration(row.receipt_within_ms), deliveredWithin: duration(row.delivered_within_ms) },
+      priority: row.priority,
+      fallback: row.fallback,
+      fallbackContent: row.fallback_content,
+    },
     createdAt: toIso(Number(row.created_at)),
     editedAt: row.edited_at === null ? null : toIso(Number(row.edited_at)),
     deletedAt: row.deleted_at === null ? null : toIso(Number(row.deleted_at)),

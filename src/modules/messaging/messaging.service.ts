@@ -9,6 +9,8 @@ import type { Db, Executor } from '../../storage/db.js';
 import type { MessagesTable } from '../../storage/schema.js';
 import { memberIds, requireMember, toMessageView } from '../conversations/index.js';
 import type { EventLog } from '../events/index.js';
+import type { Scheduler } from '../../scheduler/scheduler.js';
+import { deadlineTimer } from './deadlines.js';
 
 const DEFAULT_PAGE = 50;
 
@@ -26,6 +28,7 @@ export class MessagingService {
   constructor(
     private readonly db: Db,
     private readonly events: EventLog,
+    private readonly scheduler: Scheduler,
     private readonly config: Pick<Config, 'maxMessageChars' | 'maxReceiptWithinMs'>,
   ) {}
 
@@ -35,8 +38,8 @@ export class MessagingService {
    */
   async send(actor: Actor, conversationId: string, input: SendMessageBody): Promise<{ message: Message; created: boolean }> {
     this.checkText(input.text);
-    const withinMs = input.receipt?.within === undefined ? null : parseDuration(input.receipt.within);
-    if (withinMs !== null && withinMs > this.config.maxReceiptWithinMs) throw new AppError('DURATION_TOO_LONG', `receipt.within may be at most ${this.config.maxReceiptWithinMs} ms.`);
+    const withinMs = this.deadline('receipt.within', input.receipt?.within);
+    const deliveredWithinMs = this.deadline('receipt.deliveredWithin', input.receipt?.deliveredWithin);
     const clientId = input.clientId ?? null;
 
     return this.events.transact(async (trx, emit, now) => {
@@ -74,10 +77,20 @@ export class MessagingService {
         created_at: now,
         edited_at: null,
         deleted_at: null,
+        delivered_within_ms: deliveredWithinMs,
+        fallback: input.fallback ?? 'auto',
+        fallback_content: input.fallbackContent ?? 'content',
       };
       await trx.insertInto('messages').values(row).execute();
       const message = toMessageView(row);
-      for (const id of await memberIds(trx, conversationId)) emit(id, 'message.new', { message }, { conversationId, messageId: row.id });
+      const members = await memberIds(trx, conversationId);
+      for (const id of members) emit(id, 'message.new', { message }, { conversationId, messageId: row.id });
+      // One deadline per recipient, committed with the message so a crash cannot lose it.
+      for (const recipient of members) {
+        if (recipient === actor.accountId) continue;
+        if (withinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('read', row.id, recipient, now + withinMs));
+        if (deliveredWithinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('delivered', row.id, recipient, now + deliveredWithinMs));
+      }
       return { message, created: true };
     });
   }
@@ -140,6 +153,13 @@ export class MessagingService {
       prevCursor: hasOlder && first !== undefined ? String(first) : null,
       nextCursor: hasNewer && last !== undefined ? String(last) : null,
     };
+  }
+
+  private deadline(field: string, value: string | number | undefined): number | null {
+    if (value === undefined) return null;
+    const ms = parseDuration(value);
+    if (ms > this.config.maxReceiptWithinMs) throw new AppError('DURATION_TOO_LONG', `${field} may be at most ${this.config.maxReceiptWithinMs} ms.`);
+    return ms;
   }
 
   private checkText(text: string): void {

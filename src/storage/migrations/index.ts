@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as core from './0001_core.js';
 import * as timers from './0002_timers.js';
+import * as fallback from './0003_fallback.js';
 
 /** Migrations are listed in code (not read from disk) so they work the same under tsx and bundlers. */
 const migrations: Record<string, Migration> = {
   '0001_core': core,
   '0002_timers': timers,
+  '0003_fallback': fallback,
 };
 
 export const migrationProvider: MigrationProvider = {

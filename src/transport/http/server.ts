@@ -6,6 +6,7 @@ import { AppError, errorBody, type ErrorCode } from '../../errors.js';
 import { accountsRoutes } from '../../modules/accounts/index.js';
 import { conversationsRoutes } from '../../modules/conversations/index.js';
 import { eventsRoutes } from '../../modules/events/index.js';
+import { fallbackRoutes } from '../../modules/fallback/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
 import { receiptsRoutes } from '../../modules/receipts/index.js';
@@ -104,6 +105,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   receiptsRoutes(app, s);
   eventsRoutes(app, s);
   outboxRoutes(app, s);
+  fallbackRoutes(app, s);
   streamRoute(app, s, metrics);
   return app;
 }
