@@ -68,7 +68,7 @@ export class ConfigError extends Error {
 function parseValue(name: string, spec: SettingSpec<unknown>, raw: unknown): unknown {
   const fail = (why: string): never => {
     // A URL that fails to parse may still carry a password: never echo one.
-    const shown = typeof raw === 'string' ? raw.replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@') : raw;
+    const shown = typeof raw === 'string' ? raw.replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@') : raw;
     throw new ConfigError(`setting ${name} (${spec.env}): ${why}, got ${JSON.stringify(shown)}`);
   };
   switch (spec.kind) {

@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { createServices, startApp } from './app.js';
 import { ConfigError, loadConfig, settings, type SettingName } from './config.js';
 import { AppError } from './errors.js';
+import { RegisterBody } from './protocol/requests.js';
+import { compileStrict, describeErrors } from './protocol/validate.js';
 import { migrateToLatest, openStorage } from './storage/db.js';
 
 const USAGE = `parley — self-hosted messaging with receipts and fallback
@@ -56,16 +58,17 @@ async function userAdd(argv: string[]): Promise<void> {
   });
   if (!values.handle || !values.password) throw new ConfigError('user add needs --handle and --password');
   if (!['person', 'service', 'provider'].includes(values.kind!)) throw new ConfigError('--kind must be person, service or provider');
+  // The same rules as registration over the API, so the CLI cannot create an account the API would refuse.
+  const input = { handle: values.handle, displayName: values.name ?? values.handle, password: values.password, kind: values.kind as 'person' | 'service' | 'provider' };
+  const validate = compileStrict<RegisterBody>(RegisterBody);
+  if (!validate(input)) {
+    const flags: Record<string, string> = { '/handle': '--handle', '/displayName': '--name', '/password': '--password' };
+    throw new ConfigError(describeErrors(validate.errors).map((e) => `${flags[e.path] ?? e.path} ${e.message}`).join('; '));
+  }
   const { config } = loadConfig({ logLevel: 'silent' });
   const { services, bus } = await createServices(config);
   try {
-    const account = await services.accounts.create({
-      handle: values.handle,
-      password: values.password,
-      displayName: values.name ?? values.handle,
-      kind: values.kind as 'person' | 'service' | 'provider',
-      isAdmin: values.admin,
-    });
+    const account = await services.accounts.create({ ...input, isAdmin: values.admin });
     console.log(JSON.stringify(account, null, 2));
   } finally {
     await bus.close();
@@ -77,7 +80,10 @@ function configCheck(): void {
   const { config, sources, warnings } = loadConfig();
   const rows = (Object.keys(settings) as SettingName[]).map((name) => {
     let value = String(config[name]);
-    if (name === 'databaseUrl' || name === 'redisUrl') value = value.replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@');
+    // Never print a secret: passwords inside URLs (database, Redis, SMSC, SMTP…) and whole values
+    // of settings that are credentials.
+    if (/secret|auth|password|token/i.test(name) && value) value = '***';
+    else value = value.replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@');
     return { name, env: settings[name].env, value, source: sources[name], doc: settings[name].doc };
   });
   const width = Math.max(...rows.map((r) => r.env.length));
