@@ -154,6 +154,11 @@ export class ParleyClient {
     return this.request('DELETE', `/v1/messages/${id}`);
   }
 
+  /** Sends the message (or a notice) by SMS/e-mail now to recipients who have not read it. */
+  async fallback(messageId: string, accountIds?: string[]): Promise<{ accountId: string; outcome: 'scheduled' | 'deferred' | 'skipped' | 'exists'; reason?: string }[]> {
+    return (await this.request<{ results: { accountId: string; outcome: 'scheduled' | 'deferred' | 'skipped' | 'exists'; reason?: string }[] }>('POST', `/v1/messages/${messageId}/fallback`, accountIds ? { accountIds } : {})).results;
+  }
+
   // receipts, presence
   markRead(conversationId: string, upTo: string): Promise<{ readSeq: number }> {
     return this.request('POST', `/v1/conversations/${conversationId}/read`, { upTo });

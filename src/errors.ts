@@ -19,7 +19,7 @@ export const errorCatalogue = {
   CANNOT_CHAT_WITH_SELF: { status: 400, message: 'A direct conversation needs another account.' },
   NOT_A_GROUP: { status: 400, message: 'This operation applies to group conversations only.' },
   GROUP_TOO_LARGE: { status: 400, message: 'The group would exceed the maximum number of members.' },
-  OWNER_MUST_REMAIN: { status: 400, message: 'A group needs an owner: make another member owner before leaving or demoting yourself.' },
+  OWNER_MUST_REMAIN: { status: 400, message: 'A group needs an owner: make another member owner before demoting the last one.' },
   NO_PENDING_VERIFICATION: { status: 400, message: 'There is no pending verification for this account.' },
   VERIFICATION_FAILED: { status: 400, message: 'The verification code is wrong or expired.' },
   INVALID_TIME_ZONE: { status: 400, message: 'The time zone is not a valid IANA zone name (e.g. Europe/Berlin).' },

@@ -1,10 +1,13 @@
 import { parseArgs } from 'node:util';
-import { createServices, startApp } from './app.js';
 import { ConfigError, loadConfig, settings, type SettingName } from './config.js';
 import { AppError } from './errors.js';
 import { RegisterBody } from './protocol/requests.js';
 import { compileStrict, describeErrors } from './protocol/validate.js';
-import { migrateToLatest, openStorage } from './storage/db.js';
+
+// The server and storage modules load only for the commands that need them, so `--help` and
+// `config check` answer at once.
+const loadApp = () => import('./app.js');
+const loadStorage = () => import('./storage/db.js');
 
 const USAGE = `parley — self-hosted messaging with receipts and fallback
 
@@ -18,7 +21,14 @@ Settings come from the environment (see parley config check) or a JSON file name
 
 async function serve(): Promise<void> {
   const { config, warnings } = loadConfig();
-  const app = await startApp(config);
+  const { startApp } = await loadApp();
+  let app: Awaited<ReturnType<typeof startApp>>;
+  try {
+    app = await startApp(config);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EADDRINUSE') throw new ConfigError(`port ${config.port} on ${config.host} is already in use (set PORT)`);
+    throw err;
+  }
   for (const w of warnings) app.http.log.warn(w);
   app.http.log.info({ url: app.url, engine: app.services.storage.engine, data: app.services.storage.location }, `Parley listening on ${app.url}`);
   let stopping = false;
@@ -35,6 +45,7 @@ async function serve(): Promise<void> {
 
 async function migrate(): Promise<void> {
   const { config } = loadConfig();
+  const { migrateToLatest, openStorage } = await loadStorage();
   const storage = openStorage(config);
   try {
     const applied = await migrateToLatest(storage.db);
@@ -66,6 +77,7 @@ async function userAdd(argv: string[]): Promise<void> {
     throw new ConfigError(describeErrors(validate.errors).map((e) => `${flags[e.path] ?? e.path} ${e.message}`).join('; '));
   }
   const { config } = loadConfig({ logLevel: 'silent' });
+  const { createServices } = await loadApp();
   const { services, bus } = await createServices(config);
   try {
     const account = await services.accounts.create({ ...input, isAdmin: values.admin });

@@ -73,6 +73,8 @@ export class ReceiptsService {
         .select(['members.account_id', 'members.delivered_seq', 'members.read_seq', 'accounts.read_receipts'])
         .where('members.conversation_id', '=', message.conversation_id)
         .where('members.account_id', '!=', actor.accountId)
+        // Members who joined after the message never received it: they are not its recipients.
+        .where('members.joined_seq', '<', seq)
         .execute(),
       messageEventSeqs(this.db, messageId),
     ]);
