@@ -133,6 +133,17 @@ describe('accounts', () => {
     await expect(oscar.verifyPhone(fresh)).resolves.toMatchObject({ phoneVerified: true });
   });
 
+  it('wrong codes sent all at once still count: no more than five are judged, the code then locks', async () => {
+    const uma = await server.user('uma');
+    await uma.bindPhone('+33612345678');
+    const code = await codeSentTo(admin, 'sms', '+33612345678');
+    const guesses = Array.from({ length: 30 }, (_, i) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0'));
+    const results = await Promise.all(guesses.map((g) => uma.verifyPhone(g).then(() => 'VERIFIED', (e: { code: string }) => e.code)));
+    expect(results.filter((r) => r === 'VERIFICATION_FAILED').length).toBeLessThanOrEqual(5);
+    expect(results.filter((r) => r === 'TOO_MANY_ATTEMPTS').length).toBeGreaterThanOrEqual(25);
+    await expect(uma.verifyPhone(code)).rejects.toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
+  });
+
   it('only the admin reads the outbox', async () => {
     const pat = await server.user('pat');
     await expect(pat.outbox()).rejects.toMatchObject({ code: 'ADMIN_ONLY', status: 403 });

@@ -235,16 +235,21 @@ export class AccountsService {
 
   private async verify(actor: Actor, channel: 'sms' | 'email', code: string): Promise<Me> {
     const now = this.clock.now();
-    const pending = await this.db.selectFrom('verifications').selectAll().where('account_id', '=', actor.accountId).where('channel', '=', channel).executeTakeFirst();
-    if (!pending) throw new AppError('NO_PENDING_VERIFICATION');
-    if (pending.attempts >= this.config.verificationMaxAttempts) throw new AppError('TOO_MANY_ATTEMPTS');
+    // Every try first claims one attempt in a single statement: concurrent guesses must not all pass
+    // a read-then-check of the counter (that would allow unlimited parallel brute force).
+    const pending = await this.db
+      .updateTable('verifications')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+      .where('account_id', '=', actor.accountId)
+      .where('channel', '=', channel)
+      .where('attempts', '<', this.config.verificationMaxAttempts)
+      .returning(['address', 'code_hash', 'expires_at'])
+      .executeTakeFirst();
+    if (!pending) {
+      const exists = await this.db.selectFrom('verifications').select('attempts').where('account_id', '=', actor.accountId).where('channel', '=', channel).executeTakeFirst();
+      throw new AppError(exists ? 'TOO_MANY_ATTEMPTS' : 'NO_PENDING_VERIFICATION');
+    }
     if (Number(pending.expires_at) < now || !safeEqualHex(pending.code_hash, codeHash(actor.accountId, pending.address, code.trim()))) {
-      await this.db
-        .updateTable('verifications')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-        .where('account_id', '=', actor.accountId)
-        .where('channel', '=', channel)
-        .execute();
       throw new AppError('VERIFICATION_FAILED');
     }
     await this.db.transaction().execute(async (trx) => {
