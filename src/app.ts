@@ -9,6 +9,7 @@ import { AccountsService } from './modules/accounts/index.js';
 import { ConversationsService } from './modules/conversations/index.js';
 import { EventLog, StreamHub } from './modules/events/index.js';
 import { FallbackService } from './modules/fallback/index.js';
+import { InboundService } from './modules/inbound/index.js';
 import { MessagingService } from './modules/messaging/index.js';
 import { OutboxService } from './modules/outbox/index.js';
 import { ReceiptsService } from './modules/receipts/index.js';
@@ -51,7 +52,10 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   const receipts = new ReceiptsService(storage.db, events, hub, bus, clock, config);
   const outbox = new OutboxService(storage.db);
   const fallback = new FallbackService(storage.db, events, scheduler, channels, clock, config);
-  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, outbox };
+  const inbound = new InboundService(channels, (msg, detail) => {
+    if (config.logLevel !== 'silent') process.stderr.write(`${JSON.stringify({ time: clock.now(), msg, ...detail })}\n`);
+  });
+  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox };
   return { services, bus };
 }
 

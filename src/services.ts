@@ -4,6 +4,7 @@ import type { AccountsService } from './modules/accounts/index.js';
 import type { ConversationsService } from './modules/conversations/index.js';
 import type { EventLog, StreamHub } from './modules/events/index.js';
 import type { FallbackService } from './modules/fallback/index.js';
+import type { InboundService } from './modules/inbound/index.js';
 import type { MessagingService } from './modules/messaging/index.js';
 import type { OutboxService } from './modules/outbox/index.js';
 import type { ReceiptsService } from './modules/receipts/index.js';
@@ -25,5 +26,6 @@ export interface Services {
   messaging: MessagingService;
   receipts: ReceiptsService;
   fallback: FallbackService;
+  inbound: InboundService;
   outbox: OutboxService;
 }

@@ -7,6 +7,7 @@ import { accountsRoutes } from '../../modules/accounts/index.js';
 import { conversationsRoutes } from '../../modules/conversations/index.js';
 import { eventsRoutes } from '../../modules/events/index.js';
 import { fallbackRoutes } from '../../modules/fallback/index.js';
+import { inboundRoutes } from '../../modules/inbound/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
 import { receiptsRoutes } from '../../modules/receipts/index.js';
@@ -106,6 +107,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   eventsRoutes(app, s);
   outboxRoutes(app, s);
   fallbackRoutes(app, s);
+  inboundRoutes(app, s);
   streamRoute(app, s, metrics);
   return app;
 }
