@@ -16,6 +16,8 @@ Usage:
   parley migrate               apply database migrations and exit
   parley user add --handle H --password P [--name N] [--kind person|service|provider] [--admin]
   parley config check          print the effective configuration and where each value came from
+  parley outbox [--channel sms|email] [--limit N]
+                               what the outbox channels "sent" (verification codes, fallbacks), newest first
 
 Settings come from the environment (see parley config check) or a JSON file named by PARLEY_CONFIG.`;
 
@@ -88,6 +90,26 @@ async function userAdd(argv: string[]): Promise<void> {
   }
 }
 
+async function outbox(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { channel: { type: 'string' }, limit: { type: 'string', default: '20' } }, strict: true });
+  if (values.channel !== undefined && values.channel !== 'sms' && values.channel !== 'email') throw new ConfigError('--channel must be sms or email');
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ConfigError('--limit must be an integer from 1 to 500');
+  const { config } = loadConfig({ logLevel: 'silent' });
+  const { createServices } = await loadApp();
+  const { services, bus } = await createServices(config);
+  try {
+    const items = await services.outbox.recent({ channel: values.channel, limit });
+    if (items.length === 0) console.log('the outbox is empty');
+    for (const item of items) {
+      console.log(`${item.createdAt}  ${item.channel.padEnd(5)}  ${item.recipient}  [${item.purpose}]${item.subject ? `  ${item.subject}` : ''}\n  ${item.body.replace(/\n/g, '\n  ')}`);
+    }
+  } finally {
+    await bus.close();
+    await services.storage.close();
+  }
+}
+
 function configCheck(): void {
   const { config, sources, warnings } = loadConfig();
   const rows = (Object.keys(settings) as SettingName[]).map((name) => {
@@ -111,6 +133,7 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'migrate') return await migrate();
     if (command === 'user' && sub === 'add') return await userAdd(rest);
     if (command === 'config' && sub === 'check') return configCheck();
+    if (command === 'outbox') return await outbox(argv.slice(1));
     if (command === 'help' || command === '--help' || command === '-h') return void console.log(USAGE);
     console.error(`unknown command: ${argv.join(' ')}\n\n${USAGE}`);
     process.exitCode = 2;

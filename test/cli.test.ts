@@ -248,6 +248,18 @@ describe(`parley migrate, user add and serve on one database (${testEngine})`, (
     await expect(createNodeClient({ baseUrl: server.url }).login('ops', 'wrong-password')).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
   });
 
+  it('outbox prints what the outbox channel sent, newest first, and refuses a bad channel', { timeout: SLOW }, async () => {
+    const client = createNodeClient({ baseUrl: server!.url });
+    await client.login('ops', 'operator-pass', 'cli-outbox');
+    await client.bindPhone('+4915112345600');
+    const listed = await parley(['outbox', '--channel', 'sms', '--limit', '5'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/sms\s+\+4915112345600\s+\[verification\]\n  Your Parley verification code is \d{6}/);
+    const bad = await parley(['outbox', '--channel', 'fax'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--channel must be sms or email');
+  });
+
   it('serves /healthz, /readyz, /metrics and /docs/json', { timeout: SLOW }, async () => {
     const url = server!.url;
     const health = await fetch(`${url}/healthz`);

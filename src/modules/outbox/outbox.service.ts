@@ -10,6 +10,11 @@ export class OutboxService {
 
   async list(actor: Actor, query: { limit?: number; channel?: 'sms' | 'email' }): Promise<OutboxItem[]> {
     if (!actor.isAdmin) throw new AppError('ADMIN_ONLY');
+    return this.recent(query);
+  }
+
+  /** Newest first, without an authorization check: for the operator's CLI. */
+  async recent(query: { limit?: number; channel?: 'sms' | 'email' }): Promise<OutboxItem[]> {
     let q = this.db.selectFrom('outbox').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit ?? 50);
     if (query.channel) q = q.where('channel', '=', query.channel);
     const rows = await q.execute();
