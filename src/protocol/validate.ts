@@ -25,3 +25,23 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): { path
     message: e.keyword === 'additionalProperties' ? `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"` : (e.message ?? 'is invalid'),
   }));
 }
+
+/**
+ * The path of the first string (value or key) holding a NUL character, if any. PostgreSQL cannot
+ * store NUL in text, so such input is refused at the edge for every engine alike.
+ */
+export function findNul(value: unknown): string | undefined {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return path || '/';
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (k.includes('\u0000')) return `${path}/${k}`;
+        stack.push([child, `${path}/${k}`]);
+      }
+    }
+  }
+  return undefined;
+}

@@ -226,10 +226,13 @@ export class AccountsService {
     const now = this.clock.now();
     const expiresAt = now + this.config.verificationCodeTtlMs;
     const row = { account_id: accountId, channel, address, code_hash: codeHash(accountId, address, code), attempts: 0, expires_at: expiresAt, created_at: now };
-    await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('verifications').where('account_id', '=', accountId).where('channel', '=', channel).execute();
-      await trx.insertInto('verifications').values(row).execute();
-    });
+    // One upsert, not delete + insert: two requests for a code at once (a double click) would
+    // otherwise both insert, and on PostgreSQL the second fails on the primary key.
+    await this.db
+      .insertInto('verifications')
+      .values(row)
+      .onConflict((oc) => oc.columns(['account_id', 'channel']).doUpdateSet({ address: row.address, code_hash: row.code_hash, attempts: 0, expires_at: row.expires_at, created_at: row.created_at }))
+      .execute();
     return { code, expiresAt };
   }
 

@@ -11,7 +11,7 @@ import { inboundRoutes } from '../../modules/inbound/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
 import { receiptsRoutes } from '../../modules/receipts/index.js';
-import { coercingAjv, describeErrors, strictAjv } from '../../protocol/validate.js';
+import { coercingAjv, describeErrors, findNul, strictAjv } from '../../protocol/validate.js';
 import type { Services } from '../../services.js';
 import { streamRoute } from '../ws/stream.js';
 import { bearerToken } from './auth.js';
@@ -54,6 +54,15 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
     return reply.code(appError.status).send(errorBody(appError, req.id));
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(new AppError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`), req.id)));
+
+  // Fastify parses text/plain by default; Parley speaks JSON only, so that is a 415 like any other type.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('preValidation', async (req) => {
+    for (const [part, value] of [['body', req.body], ['params', req.params], ['querystring', req.query]] as const) {
+      const path = findNul(value);
+      if (path !== undefined) throw new AppError('VALIDATION_FAILED', `${part} must not contain NUL characters`, [{ path, message: 'must not contain NUL characters' }]);
+    }
+  });
 
   app.decorateRequest('actor', null as never);
   app.decorateRequest('actorIfAny', undefined);

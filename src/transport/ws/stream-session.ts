@@ -4,7 +4,7 @@ import { AppError, errorBody } from '../../errors.js';
 import type { Actor } from '../../lib/actor.js';
 import type { EphemeralEvent, StreamEvent } from '../../protocol/events.js';
 import { ClientFrame, clientFrameTypes, CloseCodes, type ServerFrame } from '../../protocol/frames.js';
-import { compileStrict, describeErrors } from '../../protocol/validate.js';
+import { compileStrict, describeErrors, findNul } from '../../protocol/validate.js';
 import type { TimerHandle } from '../../scheduler/clock.js';
 import type { Services } from '../../services.js';
 import type { Metrics } from '../http/metrics.js';
@@ -83,12 +83,17 @@ export class StreamSession {
         throw new AppError('UNKNOWN_FRAME_TYPE', `Unknown frame type ${JSON.stringify(type)}; expected one of ${clientFrameTypes.join(', ')}.`);
       }
       if (!validateFrame(frame)) throw new AppError('VALIDATION_FAILED', `${type} frame ${describeErrors(validateFrame.errors)[0]?.message}`, describeErrors(validateFrame.errors));
+      const nulPath = findNul(frame);
+      if (nulPath !== undefined) throw new AppError('VALIDATION_FAILED', `${type} frame must not contain NUL characters`, [{ path: nulPath, message: 'must not contain NUL characters' }]);
       this.metrics.wsFrames.labels('in', type).inc();
       await this.handle(frame);
     } catch (err) {
       const appError = err instanceof AppError ? err : new AppError('INTERNAL');
       if (!(err instanceof AppError)) this.log.error({ err }, 'stream frame failed');
-      if (this.state === 'hello') this.fail(appError, appError.code === 'TOKEN_INVALID' || appError.code === 'UNAUTHENTICATED' ? CloseCodes.unauthorized : CloseCodes.protocolError);
+      // 4001 tells the client its token is bad (do not retry with it); any other first frame that
+      // is not a usable hello is a protocol error, 4002.
+      const badToken = appError.code === 'TOKEN_INVALID' || (appError.code === 'UNAUTHENTICATED' && (frame as { type?: unknown } | undefined)?.type === 'hello');
+      if (this.state === 'hello') this.fail(appError, badToken ? CloseCodes.unauthorized : CloseCodes.protocolError);
       else this.send({ type: 'error', ...errorBody(appError) });
     }
   }
