@@ -148,6 +148,15 @@ async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
   }
 }
 
+/** Sends about 8 MB of 50 kB messages, ten at a time: more than the kernel's socket buffers hold. Returns the count. */
+async function sendBacklog(sender: ParleyClient, conversationId: string, count = 160): Promise<number> {
+  const big = 'y'.repeat(50_000);
+  for (let i = 0; i < count; i += 10) {
+    await Promise.all(range(i + 1, i + 10).map((k) => sender.send(conversationId, { text: `${k} ${big}` })));
+  }
+  return count;
+}
+
 const messageText = (e: StreamEvent) => (e as StreamEvent<'message.new'>).data.message.text;
 
 describe('event stream: resume and acknowledgements', () => {
@@ -470,6 +479,20 @@ describe('event stream over HTTP (long-poll)', () => {
     expect(headSeq).toBe(2);
   });
 
+  it('a long-poll whose client goes away stops waiting and lets go of its listener', async () => {
+    const alice = await server.user('lp-gina');
+    await alice.openDirect((await server.user('lp-hank')).accountId);
+    const baseline = await metric(server, 'parley_ws_connections');
+    const aborts = Array.from({ length: 5 }, () => new AbortController());
+    const polls = aborts.map((a) =>
+      fetch(`${server.url}/v1/events?after=1&timeout=60000`, { headers: { authorization: `Bearer ${alice.token}` }, signal: a.signal }).catch((e: Error) => e.name),
+    );
+    await eventually(async () => expect(await metric(server, 'parley_ws_connections')).toBe(baseline + 5));
+    for (const a of aborts) a.abort();
+    expect(await Promise.all(polls)).toEqual(Array(5).fill('AbortError'));
+    await eventually(async () => expect(await metric(server, 'parley_ws_connections')).toBe(baseline));
+  });
+
   it('without after it resumes from the device cursor; POST /v1/events/ack moves that cursor and marks delivery', async () => {
     const alice = await server.user('lp-erin');
     const bob = await server.user('lp-frank');
@@ -531,6 +554,66 @@ describe('event stream: slow consumers', () => {
     expect(all.map((e) => e.seq)).toEqual(range(1, head));
     const numbers = all.filter((e) => e.type === 'message.new').map((e) => Number(messageText(e).split(' ')[0]));
     expect(numbers.sort((a, b) => a - b)).toEqual(range(1, sent));
+    await resumed.close();
+  });
+
+  it('a reader catching up on a backlog far larger than the buffer limit gets all of it on one connection', async () => {
+    const alice = await server.user('backlog-alice');
+    const bob = await server.user('backlog-bob');
+    const conversation = await alice.openDirect(bob.accountId);
+    const head = (await sendBacklog(alice, conversation.id)) + 1;
+    const closedBefore = await metric(server, 'parley_ws_closed_total', { reason: 'slow_consumer' });
+    const raw = await RawStream.open(server.url, bob.token!, 0);
+    await raw.untilSeq(head, 20_000);
+    expect(raw.seqs()).toEqual(range(1, head));
+    expect(raw.ws.readyState).toBe(WebSocket.OPEN);
+    expect(await metric(server, 'parley_ws_closed_total', { reason: 'slow_consumer' })).toBe(closedBefore);
+    await raw.close();
+  });
+});
+
+describe('event stream: a reader that stops during catch-up', () => {
+  const LIMIT = 65_536;
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ streamMaxBufferedBytes: LIMIT, maxMessageChars: 60_000, heartbeatMs: 500 });
+  });
+  afterAll(async () => server?.close());
+
+  it('is held to a bounded buffer, ended by the heartbeat, and then catches up in full', async () => {
+    const alice = await server.user('stall-alice');
+    const bob = await server.user('stall-bob');
+    const conversation = await alice.openDirect(bob.accountId);
+    const head = (await sendBacklog(alice, conversation.id)) + 1;
+
+    // Say hello and stop reading at once: the backlog is replayed into a socket nobody reads.
+    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/stream`);
+    const frames: ServerFrame[] = [];
+    ws.on('message', (data) => frames.push(JSON.parse(String(data)) as ServerFrame));
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'hello', token: bob.token, after: 0 }));
+    const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+
+    const serverSockets = () => [...(server.app.http as unknown as { websocketServer: { clients: Set<WebSocket> } }).websocketServer.clients];
+    let maxBuffered = 0;
+    await eventually(async () => {
+      for (const s of serverSockets()) maxBuffered = Math.max(maxBuffered, s.bufferedAmount);
+      expect(await metric(server, 'parley_ws_closed_total', { reason: 'heartbeat' })).toBe(1);
+    });
+    // The server never held more than the limit for it (about one frame, in fact).
+    expect(maxBuffered).toBeLessThanOrEqual(LIMIT);
+
+    socket.resume();
+    expect(await closed).toBe(1006);
+    const events = frames.filter((f): f is Extract<ServerFrame, { type: 'event' }> => f.type === 'event').map((f) => f.event);
+    expect(events.map((e) => e.seq)).toEqual(range(1, events.length));
+    expect(events.length).toBeLessThan(head);
+
+    const resumed = await RawStream.open(server.url, bob.token!, events.at(-1)?.seq ?? 0);
+    await resumed.untilSeq(head, 20_000);
+    expect([...events, ...resumed.events].map((e) => e.seq)).toEqual(range(1, head));
     await resumed.close();
   });
 });

@@ -180,12 +180,18 @@ export class StreamSession {
       while (this.state === 'live' && this.sentSeq < this.knownHead) {
         const batch = await this.s.events.readAfter(this.actor.accountId, this.sentSeq, this.s.config.streamReplayBatch);
         if (batch.length === 0 || this.state !== 'live') break;
-        const last = batch.pop()!;
-        for (const event of batch) this.send({ type: 'event', event });
-        // Waiting for the last frame of the batch to reach the kernel keeps a long replay from
-        // piling up in memory.
-        await new Promise<void>((resolve) => this.send({ type: 'event', event: last }, resolve));
-        this.sentSeq = last.seq;
+        // Catch-up goes at the reader's pace: while earlier frames still wait for the kernel, wait
+        // for them rather than queue more. Sending a whole batch at once could pass the slow-consumer
+        // limit by itself and close a reader that keeps up; a reader that stops reading leaves this
+        // waiting with little buffered, and the heartbeat ends it.
+        let flushed = Promise.resolve();
+        for (const event of batch) {
+          if (this.socket.bufferedAmount > 0) await flushed;
+          if (this.state !== 'live') break;
+          flushed = new Promise<void>((resolve) => this.send({ type: 'event', event }, resolve));
+          this.sentSeq = event.seq;
+        }
+        await flushed;
       }
     } catch (err) {
       this.fail(err instanceof AppError ? err : new AppError('INTERNAL'), 1011);
