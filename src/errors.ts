@@ -52,6 +52,7 @@ export const errorCatalogue = {
   FALLBACK_DISABLED: { status: 409, message: 'The message was sent with fallback "never".' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
+  UPGRADE_REQUIRED: { status: 426, message: 'This is a WebSocket endpoint: connect with Upgrade: websocket.' },
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many attempts; request a new code.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
   DAILY_CAP_REACHED: { status: 429, message: 'You reached your daily fallback limit; retry later.' },

@@ -21,7 +21,9 @@ export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additiona
 
 export const ClientFrame = Type.Union([HelloFrame, AckFrame, TypingFrame, PingFrame]);
 export type ClientFrame = Static<typeof ClientFrame>;
-export const clientFrameTypes = ['hello', 'ack', 'typing', 'ping'] as const;
+/** Each frame type's own schema, so a bad frame is judged against the type it claims to be. */
+export const clientFrameSchemas = { hello: HelloFrame, ack: AckFrame, typing: TypingFrame, ping: PingFrame } as const;
+export const clientFrameTypes = Object.keys(clientFrameSchemas) as (keyof typeof clientFrameSchemas)[];
 
 export type ServerFrame =
   | { type: 'ready'; accountId: string; deviceId: string; after: number; headSeq: number }

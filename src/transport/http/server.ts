@@ -11,6 +11,7 @@ import { inboundRoutes } from '../../modules/inbound/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
 import { receiptsRoutes } from '../../modules/receipts/index.js';
+import { CloseCodes } from '../../protocol/frames.js';
 import { coercingAjv, describeErrors, findNul, strictAjv } from '../../protocol/validate.js';
 import type { Services } from '../../services.js';
 import { streamRoute } from '../ws/stream.js';
@@ -87,7 +88,15 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(websocket, { options: { maxPayload: s.config.maxFrameBytes } });
+  await app.register(websocket, {
+    options: { maxPayload: s.config.maxFrameBytes },
+    // Going away (1001) tells clients to reconnect, possibly to another node, and resume.
+    preClose(done) {
+      for (const client of app.websocketServer.clients) client.close(CloseCodes.goingAway, 'server shutting down');
+      app.websocketServer.close();
+      done();
+    },
+  });
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {

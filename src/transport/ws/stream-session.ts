@@ -1,15 +1,18 @@
+import type { ValidateFunction } from 'ajv';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, errorBody } from '../../errors.js';
 import type { Actor } from '../../lib/actor.js';
 import type { EphemeralEvent, StreamEvent } from '../../protocol/events.js';
-import { ClientFrame, clientFrameTypes, CloseCodes, type ServerFrame } from '../../protocol/frames.js';
+import { clientFrameSchemas, clientFrameTypes, CloseCodes, type ClientFrame, type ServerFrame } from '../../protocol/frames.js';
 import { compileStrict, describeErrors, findNul } from '../../protocol/validate.js';
 import type { TimerHandle } from '../../scheduler/clock.js';
 import type { Services } from '../../services.js';
 import type { Metrics } from '../http/metrics.js';
 
-const validateFrame = compileStrict<ClientFrame>(ClientFrame);
+const validators = Object.fromEntries(
+  Object.entries(clientFrameSchemas).map(([type, schema]) => [type, compileStrict<ClientFrame>(schema)]),
+) as Record<keyof typeof clientFrameSchemas, ValidateFunction<ClientFrame>>;
 const HELLO_TIMEOUT_MS = 10_000;
 
 /**
@@ -28,6 +31,7 @@ export class StreamSession {
   private readonly helloTimer: TimerHandle;
   private ackInFlight = false;
   private pendingAck: number | undefined;
+  private readonly afterHello: [string, boolean][] = [];
   alive = true;
 
   constructor(
@@ -70,6 +74,11 @@ export class StreamSession {
 
   private async onMessage(raw: string, isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
+    if (this.state === 'starting') {
+      // A client may send frames right behind its hello; they wait until the hello is answered.
+      this.afterHello.push([raw, isBinary]);
+      return;
+    }
     let frame: unknown;
     try {
       if (isBinary) throw new AppError('BAD_REQUEST', 'Frames must be JSON text.');
@@ -82,6 +91,7 @@ export class StreamSession {
       if (typeof type !== 'string' || !(clientFrameTypes as readonly string[]).includes(type)) {
         throw new AppError('UNKNOWN_FRAME_TYPE', `Unknown frame type ${JSON.stringify(type)}; expected one of ${clientFrameTypes.join(', ')}.`);
       }
+      const validateFrame = validators[type as keyof typeof validators];
       if (!validateFrame(frame)) throw new AppError('VALIDATION_FAILED', `${type} frame ${describeErrors(validateFrame.errors)[0]?.message}`, describeErrors(validateFrame.errors));
       const nulPath = findNul(frame);
       if (nulPath !== undefined) throw new AppError('VALIDATION_FAILED', `${type} frame must not contain NUL characters`, [{ path: nulPath, message: 'must not contain NUL characters' }]);
@@ -100,7 +110,13 @@ export class StreamSession {
 
   private async handle(frame: ClientFrame): Promise<void> {
     if (frame.type === 'ping') return this.send({ type: 'pong' });
-    if (frame.type === 'hello') return this.hello(frame.token ?? this.headerToken, frame.after);
+    if (frame.type === 'hello') {
+      try {
+        return await this.hello(frame.token ?? this.headerToken, frame.after);
+      } finally {
+        for (const [raw, isBinary] of this.afterHello.splice(0)) void this.onMessage(raw, isBinary);
+      }
+    }
     if (!this.actor || this.state === 'hello') throw new AppError('UNAUTHENTICATED', 'Send a hello frame first.');
     if (frame.type === 'ack') return this.ack(frame.seq);
     if (frame.type === 'typing') return this.s.receipts.typing(this.actor, frame.conversationId, frame.typing);

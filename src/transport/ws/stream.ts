@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { AppError, errorBody } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { bearerToken } from '../http/auth.js';
 import type { Metrics } from '../http/metrics.js';
@@ -12,9 +13,17 @@ export function streamRoute(app: FastifyInstance, s: Services, metrics: Metrics)
   });
   app.addHook('onClose', async () => heartbeat.cancel());
 
-  app.get('/v1/stream', { websocket: true, config: { public: true }, schema: { hide: true } }, (socket, req) => {
-    const session = new StreamSession(socket, s, metrics, bearerToken(req), req.log);
-    sessions.add(session);
-    socket.on('close', () => sessions.delete(session));
+  app.route({
+    method: 'GET',
+    url: '/v1/stream',
+    config: { public: true },
+    schema: { hide: true },
+    // A plain GET (no Upgrade header) gets a catalogue error instead of an empty 404.
+    handler: async (req, reply) => reply.code(426).header('upgrade', 'websocket').send(errorBody(new AppError('UPGRADE_REQUIRED'), req.id)),
+    wsHandler: (socket, req) => {
+      const session = new StreamSession(socket, s, metrics, bearerToken(req), req.log);
+      sessions.add(session);
+      socket.on('close', () => sessions.delete(session));
+    },
   });
 }
