@@ -621,7 +621,7 @@ describe('event stream: a reader that stops during catch-up', () => {
 describe('event stream: heartbeats', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ heartbeatMs: 200 });
+    server = await startTestServer({ heartbeatMs: 400 });
   });
   afterAll(async () => server?.close());
 
