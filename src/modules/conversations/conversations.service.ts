@@ -73,7 +73,9 @@ export class ConversationsService {
   async list(actor: Actor): Promise<Conversation[]> {
     const mine = await this.db.selectFrom('members').select('conversation_id').where('account_id', '=', actor.accountId).execute();
     const views = await this.views(this.db, actor.accountId, mine.map((m) => m.conversation_id));
-    return views.sort((a, b) => (b.lastMessage?.createdAt ?? b.createdAt).localeCompare(a.lastMessage?.createdAt ?? a.createdAt));
+    // Newest activity first; ids (time-sortable) break ties within the same millisecond.
+    const activity = (c: Conversation) => c.lastMessage?.createdAt ?? c.createdAt;
+    return views.sort((a, b) => activity(b).localeCompare(activity(a)) || (b.lastMessage?.id ?? b.id).localeCompare(a.lastMessage?.id ?? a.id));
   }
 
   async get(actor: Actor, conversationId: string): Promise<Conversation> {

@@ -32,6 +32,9 @@ export class StreamSession {
   private ackInFlight = false;
   private pendingAck: number | undefined;
   private readonly afterHello: [string, boolean][] = [];
+  /** Resolves when the session ends, so nothing waits forever on a write a dead socket never finishes. */
+  private readonly ended: Promise<void>;
+  private markEnded: () => void = () => {};
   alive = true;
 
   constructor(
@@ -41,6 +44,7 @@ export class StreamSession {
     private readonly headerToken: string | undefined,
     private readonly log: FastifyBaseLogger,
   ) {
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
     this.helloTimer = s.clock.after(HELLO_TIMEOUT_MS, () => {
       if (this.state === 'hello') this.fail(new AppError('UNAUTHENTICATED', 'Send a hello frame with a token first.'), CloseCodes.protocolError);
     });
@@ -68,6 +72,7 @@ export class StreamSession {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.markEnded();
     this.helloTimer.cancel();
     this.detach();
   }
@@ -202,12 +207,12 @@ export class StreamSession {
         // waiting with little buffered, and the heartbeat ends it.
         let flushed = Promise.resolve();
         for (const event of batch) {
-          if (this.socket.bufferedAmount > 0) await flushed;
+          if (this.socket.bufferedAmount > 0) await Promise.race([flushed, this.ended]);
           if (this.state !== 'live') break;
           flushed = new Promise<void>((resolve) => this.send({ type: 'event', event }, resolve));
           this.sentSeq = event.seq;
         }
-        await flushed;
+        await Promise.race([flushed, this.ended]);
       }
     } catch (err) {
       this.fail(err instanceof AppError ? err : new AppError('INTERNAL'), 1011);
