@@ -1,60 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ServerFrame } from '../src/protocol/frames.js';
 import { createNodeClient, type Message, type ParleyClient, type StreamEvent } from '../sdk/node.js';
+import { startChildServer, type ChildServer } from './support/child.js';
 import { freshStorage } from './support/server.js';
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  output: string[];
-  exited: Promise<number | null>;
-}
-
-/** Starts `parley serve` as a child process on a free port and waits for its "listening" log line. */
-async function startChild(storageEnv: Record<string, string>): Promise<Child> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...storageEnv, PORT: '0', HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'info', REDIS_URL: '' };
-  delete env.PARLEY_CONFIG;
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${output.join('\n')}`)), 20_000);
-    let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        output.push(line);
-        try {
-          const entry = JSON.parse(line) as { msg?: string; url?: string };
-          if (entry.url && entry.msg?.startsWith('Parley listening')) {
-            clearTimeout(timer);
-            resolve(entry.url);
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening:\n${output.join('\n')}`));
-    });
-  });
-  return { proc, url, output, exited };
-}
 
 /** A raw stream client that acknowledges what it has processed, like a careful app would. */
 class Recipient {
@@ -137,7 +89,7 @@ async function fullHistory(client: ParleyClient, conversationId: string): Promis
 }
 
 describe('crash: kill -9 under load, restart on the same data', () => {
-  const children: Child[] = [];
+  const children: ChildServer[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const child of children) if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
@@ -153,7 +105,7 @@ describe('crash: kill -9 under load, restart on the same data', () => {
     if (!storage.overrides.dataDir) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const storageEnv = { DATA_DIR: dataDir, DATABASE_URL: storage.overrides.databaseUrl ?? '' };
 
-    let child = await startChild(storageEnv);
+    let child = await startChildServer(storageEnv);
     children.push(child);
     const alice = createNodeClient({ baseUrl: child.url });
     await alice.register({ handle: 'alice', displayName: 'Alice', password: 'password-alice' });
@@ -208,7 +160,7 @@ describe('crash: kill -9 under load, restart on the same data', () => {
     const seenBeforeCrash = [...recipient.events];
 
     // Restart on the same data.
-    child = await startChild(storageEnv);
+    child = await startChildServer(storageEnv);
     children.push(child);
     const aliceAfter = createNodeClient({ baseUrl: child.url, token: alice.token });
     const bobAfter = createNodeClient({ baseUrl: child.url, token: bob.token });
