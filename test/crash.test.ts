@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ServerFrame } from '../src/protocol/frames.js';
-import { createNodeClient, type Message, type ParleyClient, type StreamEvent } from '../sdk/node.js';
+import { createNodeClient, type Message, type StreamEvent } from '../sdk/node.js';
 import { startChildServer, type ChildServer } from './support/child.js';
 import { freshStorage } from './support/server.js';
+import { fullHistory } from './support/read.js';
 
 /** A raw stream client that acknowledges what it has processed, like a careful app would. */
 class Recipient {
@@ -75,17 +76,6 @@ async function post(baseUrl: string, token: string, path: string, body: unknown)
     body: JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
-}
-
-async function fullHistory(client: ParleyClient, conversationId: string): Promise<Message[]> {
-  const out: Message[] = [];
-  let cursor = '0';
-  for (;;) {
-    const page = await client.history(conversationId, { after: cursor, limit: 200 });
-    out.push(...page.messages);
-    if (!page.nextCursor) return out;
-    cursor = page.nextCursor;
-  }
 }
 
 describe('crash: kill -9 under load, restart on the same data', () => {

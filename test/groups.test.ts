@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ParleyClient, StreamEvent } from '../sdk/index.js';
+import type { StreamEvent } from '../sdk/index.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { allEvents } from './support/read.js';
 
 type User = Awaited<ReturnType<TestServer['user']>>;
-
-async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for (;;) {
-    const { events, headSeq } = await client.events({ after: out.at(-1)?.seq ?? 0, limit: 1000 });
-    out.push(...events);
-    if (events.length === 0 || out.at(-1)!.seq >= headSeq) return out;
-  }
-}
 
 function ofConversation(events: StreamEvent[], conversationId: string): StreamEvent[] {
   return events.filter((e) => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message, ParleyClient, StreamEvent } from '../sdk/index.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { allEvents, fullHistory } from './support/read.js';
 
 type User = Awaited<ReturnType<TestServer['user']>>;
 
@@ -12,27 +13,6 @@ async function rawPost(client: ParleyClient, path: string, body: unknown): Promi
     body: JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
-}
-
-/** Every stored event of the client's account, following pages. */
-async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for (;;) {
-    const { events, headSeq } = await client.events({ after: out.at(-1)?.seq ?? 0, limit: 1000 });
-    out.push(...events);
-    if (events.length === 0 || out.at(-1)!.seq >= headSeq) return out;
-  }
-}
-
-async function allHistory(client: ParleyClient, conversationId: string): Promise<Message[]> {
-  const out: Message[] = [];
-  let cursor = '0';
-  for (;;) {
-    const page = await client.history(conversationId, { after: cursor, limit: 200 });
-    out.push(...page.messages);
-    if (!page.nextCursor) return out;
-    cursor = page.nextCursor;
-  }
 }
 
 describe('messages', () => {
@@ -103,7 +83,7 @@ describe('messages', () => {
         expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
         expect(new Set(results.map((r) => r.json.message.id)).size).toBe(1);
       }
-      const history = await allHistory(a, conversationId);
+      const history = await fullHistory(a, conversationId);
       expect(history.map((m) => m.clientId)).toEqual(['race-0', 'race-1', 'race-2', 'race-3', 'race-4']);
       expect(history.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
       expect((await allEvents(b)).filter((e) => e.type === 'message.new')).toHaveLength(5);
@@ -156,7 +136,7 @@ describe('messages', () => {
     const tombstone = await b.message(doomed.id);
     expect(tombstone).toMatchObject({ id: doomed.id, seq: doomed.seq, text: '', senderId: a.accountId });
     expect(tombstone.deletedAt).not.toBeNull();
-    expect(JSON.stringify(await allHistory(a, conversationId))).not.toContain('secret');
+    expect(JSON.stringify(await fullHistory(a, conversationId))).not.toContain('secret');
 
     for (const member of [a, b]) {
       const deleted = (await allEvents(member)).filter((e) => e.type === 'message.deleted') as StreamEvent<'message.deleted'>[];
@@ -239,7 +219,7 @@ describe('messages', () => {
     });
 
     it('the texts come back in order with their senders', async () => {
-      const all = await allHistory(b, conversationId);
+      const all = await fullHistory(b, conversationId);
       expect(all.map((m) => m.text)).toEqual(range(1, 120).map((i) => `m${i}`));
       expect(all.map((m) => m.senderId)).toEqual(range(1, 120).map((i) => (i % 3 === 0 ? b.accountId : a.accountId)));
     });

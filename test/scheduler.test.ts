@@ -3,6 +3,7 @@ import { Scheduler, type FiredTimer } from '../src/scheduler/scheduler.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
 import { freshStorage } from './support/server.js';
+import { until } from './support/read.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,14 +30,6 @@ async function storage(): Promise<{ open: () => Promise<Storage> }> {
 function recorder() {
   const fired: (FiredTimer & { at: number })[] = [];
   return { fired, handler: async (t: FiredTimer) => void fired.push({ ...t, at: Date.now() }) };
-}
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function scheduler(s: Storage, nodeId: string, options: Partial<ConstructorParameters<typeof Scheduler>[3]> = {}): Scheduler {

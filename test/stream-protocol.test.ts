@@ -2,19 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ServerFrame } from '../src/protocol/frames.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { until } from './support/read.js';
 
 function collect(ws: WebSocket): ServerFrame[] {
   const frames: ServerFrame[] = [];
   ws.on('message', (data) => frames.push(JSON.parse(String(data)) as ServerFrame));
   return frames;
-}
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('stream protocol details', () => {

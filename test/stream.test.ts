@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { ServerFrame } from '../src/protocol/frames.js';
 import { ParleyClient, type EphemeralEvent, type ParleyStream, type StreamEvent, type WebSocketLike } from '../sdk/index.js';
 import { startTestServer, type TestServer } from './support/server.js';
+import { allEvents } from './support/read.js';
 
 type User = Awaited<ReturnType<TestServer['user']>>;
 type Ready = Extract<ServerFrame, { type: 'ready' }>;
@@ -137,15 +138,6 @@ async function metric(server: TestServer, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(match[3]);
   }
   return 0;
-}
-
-async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for (;;) {
-    const { events, headSeq } = await client.events({ after: out.at(-1)?.seq ?? 0, limit: 1000 });
-    out.push(...events);
-    if (events.length === 0 || out.at(-1)!.seq >= headSeq) return out;
-  }
 }
 
 /** Sends about 8 MB of 50 kB messages, ten at a time: more than the kernel's socket buffers hold. Returns the count. */
