@@ -1,34 +1,23 @@
 import type { Clock } from '../../scheduler/clock.js';
 import type { Db } from '../../storage/db.js';
-import { newId } from '../../ids.js';
-import type { DeliveryReport, InboundSms, SmsChannel, SmsMessage, SendResult } from '../channel.js';
+import type { DeliveryReport, InboundSms, SendResult, SmsChannel, SmsMessage } from '../channel.js';
+import { OutboxStore } from '../outbox-store.js';
 
 /** The default SMS channel: stores each SMS in the outbox table instead of sending it. */
 export class OutboxSmsChannel implements SmsChannel {
   readonly name = 'outbox';
-  private readonly reportHandlers: ((report: DeliveryReport) => void)[] = [];
+  private readonly store: OutboxStore;
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-  ) {}
+  constructor(db: Db, clock: Clock) {
+    this.store = new OutboxStore(db, clock);
+  }
 
-  async send(message: SmsMessage): Promise<SendResult> {
-    const id = newId();
-    await this.db
-      .insertInto('outbox')
-      .values({ id, channel: 'sms', recipient: message.to, subject: null, body: message.text, purpose: message.purpose, created_at: this.clock.now() })
-      .execute();
-    // Stored in the outbox is as far as this channel goes: report it delivered, after the caller
-    // has the id, so the default install shows the whole status flow.
-    this.clock.after(0, () => {
-      for (const handler of this.reportHandlers) handler({ id, status: 'delivered', detail: 'stored in outbox', at: this.clock.now() });
-    });
-    return { id };
+  send(message: SmsMessage): Promise<SendResult> {
+    return this.store.store({ channel: 'sms', recipient: message.to, subject: null, body: message.text, purpose: message.purpose });
   }
 
   onDeliveryReport(handler: (report: DeliveryReport) => void): void {
-    this.reportHandlers.push(handler);
+    this.store.onDeliveryReport(handler);
   }
 
   /** Nothing arrives through the outbox; inbound SMS need a real SMSC or gateway. */
