@@ -1,4 +1,6 @@
 import type { EphemeralEvent, StreamEvent } from '../src/protocol/events.js';
+import type { SendMessageBody } from '../src/protocol/requests.js';
+import type { Message } from '../src/protocol/views.js';
 import type { ServerFrame } from '../src/protocol/frames.js';
 import { Emitter } from './emitter.js';
 import { ParleyError } from './errors.js';
@@ -59,6 +61,9 @@ export class ParleyStream extends Emitter<Events> {
   private heardSincePing = true;
   private readonly options: Required<StreamOptions>;
   private readonly recent: StreamEvent[] = [];
+  /** Requests sent over the socket, by ref, waiting for their result or error frame. */
+  private readonly pending = new Map<string, { resolve: (result: never) => void; reject: (err: ParleyError) => void }>();
+  private nextRef = 0;
 
   constructor(
     private readonly url: string,
@@ -107,6 +112,28 @@ export class ParleyStream extends Emitter<Events> {
     });
   }
 
+  /**
+   * Sends a message over the socket (no HTTP round trip). A clientId is generated when absent, so
+   * after a NETWORK error the same input can be sent again without creating a duplicate.
+   */
+  async send(conversationId: string, input: SendMessageBody): Promise<Message> {
+    input.clientId ??= globalThis.crypto.randomUUID();
+    return (await this.request<{ message: Message }>({ type: 'send', conversationId, message: input })).message;
+  }
+
+  /** Marks every message up to `upTo` read, over the socket. */
+  markRead(conversationId: string, upTo: string): Promise<{ readSeq: number }> {
+    return this.request({ type: 'read', conversationId, upTo });
+  }
+
+  private request<T>(frame: { type: 'send' | 'read' } & Record<string, unknown>): Promise<T> {
+    const ref = String(++this.nextRef);
+    return new Promise<T>((resolve, reject) => {
+      if (!this.sendFrame({ ...frame, ref })) return reject(new ParleyError('NETWORK', 'The stream is not open.', 0));
+      this.pending.set(ref, { resolve: resolve as (result: never) => void, reject });
+    });
+  }
+
   typing(conversationId: string, typing: boolean): void {
     this.sendFrame({ type: 'typing', conversationId, typing });
   }
@@ -145,6 +172,9 @@ export class ParleyStream extends Emitter<Events> {
       if (this.socket !== socket) return;
       clearInterval(this.pingTimer);
       this.socket = undefined;
+      // Whether the server stored them is unknown: callers retry (sends are idempotent by clientId).
+      for (const waiting of this.pending.values()) waiting.reject(new ParleyError('NETWORK', 'The connection closed before the answer.', 0));
+      this.pending.clear();
       if (this.closedByUser) return this.setState('closed');
       if (ev.code === 4001) return this.setState('unauthorized');
       this.setState('connecting');
@@ -182,9 +212,21 @@ export class ParleyStream extends Emitter<Events> {
       case 'ephemeral':
         this.emit('ephemeral', frame.event);
         return;
-      case 'error':
-        this.emit('error', new ParleyError(frame.error.code, frame.error.message, 0, frame.error.requestId, frame.error.details));
+      case 'result': {
+        const waiting = this.pending.get(frame.ref);
+        this.pending.delete(frame.ref);
+        waiting?.resolve(frame.result as never);
         return;
+      }
+      case 'error': {
+        const error = new ParleyError(frame.error.code, frame.error.message, 0, frame.error.requestId, frame.error.details);
+        const waiting = frame.ref === undefined ? undefined : this.pending.get(frame.ref);
+        if (waiting) {
+          this.pending.delete(frame.ref!);
+          waiting.reject(error);
+        } else this.emit('error', error);
+        return;
+      }
       case 'pong':
         return;
     }

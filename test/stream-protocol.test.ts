@@ -49,6 +49,42 @@ describe('stream protocol details', () => {
     ws.close();
   });
 
+  it('messages can be sent and marked read over the socket, with the same idempotency and errors as HTTP', async () => {
+    const dora = await server.user('dora');
+    const eli = await server.user('eli');
+    const conversation = await dora.openDirect('eli');
+    const doraStream = dora.stream();
+    const eliStream = eli.stream();
+    await Promise.all([doraStream.waitForState('open'), eliStream.waitForState('open')]);
+    const input = { text: 'over the socket', clientId: 'ws-1' };
+    const sent = await doraStream.send(conversation.id, input);
+    expect(await doraStream.send(conversation.id, input)).toEqual(sent); // same clientId: same message
+    expect((await dora.history(conversation.id)).messages.map((m) => m.id)).toEqual([sent.id]);
+    await eliStream.waitFor((e) => e.type === 'message.new');
+    expect(await eliStream.markRead(conversation.id, sent.id)).toEqual({ readSeq: sent.seq });
+    await doraStream.waitFor((e) => e.type === 'receipt' && (e.data as { state: string }).state === 'read');
+    await expect(doraStream.send(conversation.id, { text: 'x'.repeat(9000) })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LONG' });
+    const outsider = await server.user('outsider');
+    const outsiderStream = outsider.stream();
+    await outsiderStream.waitForState('open');
+    await expect(outsiderStream.send(conversation.id, { text: 'let me in' })).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    await expect(outsiderStream.markRead(conversation.id, sent.id)).rejects.toMatchObject({ code: 'NOT_A_MEMBER' });
+    expect((await dora.history(conversation.id)).messages).toHaveLength(1);
+    for (const stream of [doraStream, eliStream, outsiderStream]) stream.close();
+  });
+
+  it('sends from one socket are stored in the order they were sent', async () => {
+    const fay = await server.user('fay');
+    await server.user('gus');
+    const conversation = await fay.openDirect('gus');
+    const stream = fay.stream();
+    await stream.waitForState('open');
+    const texts = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    const sent = await Promise.all(texts.map((text) => stream.send(conversation.id, { text })));
+    expect(sent.map((m) => m.seq)).toEqual(texts.map((_, i) => i + 1));
+    stream.close();
+  });
+
   it('a plain GET of the stream answers 426 with the catalogue error body', async () => {
     const res = await fetch(`${server.url}/v1/stream`);
     expect(res.status).toBe(426);

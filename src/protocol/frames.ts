@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { EphemeralEvent, StreamEvent } from './events.js';
 import type { ErrorBody } from '../errors.js';
+import { ReadBody, SendMessageBody } from './requests.js';
+import type { Message } from './views.js';
 
 /** WebSocket /v1/stream: frames are JSON text. The client's first frame must be `hello`. */
 export const HelloFrame = Type.Object(
@@ -19,10 +21,18 @@ export const TypingFrame = Type.Object(
 );
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
 
-export const ClientFrame = Type.Union([HelloFrame, AckFrame, TypingFrame, PingFrame]);
+/** Chosen by the client; the server's `result` or `error` frame quotes it. */
+const Ref = Type.String({ minLength: 1, maxLength: 64 });
+const ConversationId = Type.String({ minLength: 1, maxLength: 64 });
+/** POST /v1/conversations/:id/messages over the socket: same body, same idempotency by clientId. */
+export const SendFrame = Type.Object({ type: Type.Literal('send'), ref: Ref, conversationId: ConversationId, message: SendMessageBody }, { additionalProperties: false });
+/** POST /v1/conversations/:id/read over the socket. */
+export const ReadFrame = Type.Object({ type: Type.Literal('read'), ref: Ref, conversationId: ConversationId, upTo: ReadBody.properties.upTo }, { additionalProperties: false });
+
+export const ClientFrame = Type.Union([HelloFrame, AckFrame, TypingFrame, PingFrame, SendFrame, ReadFrame]);
 export type ClientFrame = Static<typeof ClientFrame>;
 /** Each frame type's own schema, so a bad frame is judged against the type it claims to be. */
-export const clientFrameSchemas = { hello: HelloFrame, ack: AckFrame, typing: TypingFrame, ping: PingFrame } as const;
+export const clientFrameSchemas = { hello: HelloFrame, ack: AckFrame, typing: TypingFrame, ping: PingFrame, send: SendFrame, read: ReadFrame } as const;
 export const clientFrameTypes = Object.keys(clientFrameSchemas) as (keyof typeof clientFrameSchemas)[];
 
 export type ServerFrame =
@@ -30,7 +40,9 @@ export type ServerFrame =
   | { type: 'event'; event: StreamEvent }
   | { type: 'ephemeral'; event: EphemeralEvent }
   | { type: 'pong' }
-  | ({ type: 'error' } & ErrorBody);
+  | { type: 'result'; ref: string; result: { message: Message } | { readSeq: number } }
+  /** `ref` is present when the error answers a send or read frame. */
+  | ({ type: 'error'; ref?: string } & ErrorBody);
 
 /** Close codes Parley uses besides the standard ones. */
 export const CloseCodes = {

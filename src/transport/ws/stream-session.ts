@@ -32,6 +32,7 @@ export class StreamSession {
   private ackInFlight = false;
   private pendingAck: number | undefined;
   private readonly afterHello: [string, boolean][] = [];
+  private sendQueue: Promise<void> = Promise.resolve();
   /** Resolves when the session ends, so nothing waits forever on a write a dead socket never finishes. */
   private readonly ended: Promise<void>;
   private markEnded: () => void = () => {};
@@ -109,7 +110,10 @@ export class StreamSession {
       // is not a usable hello is a protocol error, 4002.
       const badToken = appError.code === 'TOKEN_INVALID' || (appError.code === 'UNAUTHENTICATED' && (frame as { type?: unknown } | undefined)?.type === 'hello');
       if (this.state === 'hello') this.fail(appError, badToken ? CloseCodes.unauthorized : CloseCodes.protocolError);
-      else this.send({ type: 'error', ...errorBody(appError) });
+      else {
+        const ref = (frame as { ref?: unknown } | undefined)?.ref;
+        this.send({ type: 'error', ...(typeof ref === 'string' ? { ref } : {}), ...errorBody(appError) });
+      }
     }
   }
 
@@ -125,6 +129,21 @@ export class StreamSession {
     if (!this.actor || this.state === 'hello') throw new AppError('UNAUTHENTICATED', 'Send a hello frame first.');
     if (frame.type === 'ack') return this.ack(frame.seq);
     if (frame.type === 'typing') return this.s.receipts.typing(this.actor, frame.conversationId, frame.typing);
+    if (frame.type === 'read') {
+      const { readSeq } = await this.s.receipts.markRead(this.actor, frame.conversationId, frame.upTo);
+      return this.send({ type: 'result', ref: frame.ref, result: { readSeq } });
+    }
+    if (frame.type === 'send') {
+      const actor = this.actor;
+      // Sends from one socket are stored in the order they arrived, as over one HTTP connection.
+      const stored = this.sendQueue.then(() => this.s.messaging.send(actor, frame.conversationId, frame.message));
+      this.sendQueue = stored.then(
+        () => undefined,
+        () => undefined,
+      );
+      const { message } = await stored;
+      return this.send({ type: 'result', ref: frame.ref, result: { message } });
+    }
   }
 
   private async hello(token: string | undefined, after: number | undefined): Promise<void> {
