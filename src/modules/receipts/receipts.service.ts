@@ -5,7 +5,7 @@ import type { Actor } from '../../lib/actor.js';
 import type { MessageReceipts, Presence, ReceiptState } from '../../protocol/views.js';
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { Db, Tx } from '../../storage/db.js';
-import { contactIds, memberIds, requireMember } from '../conversations/index.js';
+import { contactIds, findMember, memberIds, requireMember, type MemberRow } from '../conversations/index.js';
 import { newestDeliveredPerConversation, messageEventSeqs, type Emit, type EventLog, type StreamHub } from '../events/index.js';
 
 /**
@@ -38,7 +38,8 @@ export class ReceiptsService {
       await trx.updateTable('devices').set({ acked_seq: seq }).where('id', '=', actor.deviceId).execute();
 
       for (const { conversationId, seq: messageSeq } of await newestDeliveredPerConversation(trx, actor.accountId, previous, seq)) {
-        await this.advance(trx, emit, now, conversationId, actor.accountId, 'delivered', messageSeq);
+        const member = await findMember(trx, conversationId, actor.accountId);
+        if (member) await this.advance(trx, emit, now, member, false, messageSeq);
       }
       return { ackedSeq: seq };
     });
@@ -52,8 +53,7 @@ export class ReceiptsService {
       if (!target || target.conversation_id !== conversationId || Number(target.seq) <= Number(member.joined_seq)) throw new AppError('MESSAGE_NOT_FOUND');
       const seq = Number(target.seq);
       if (seq <= Number(member.read_seq)) return { readSeq: Number(member.read_seq) };
-      await this.advance(trx, emit, now, conversationId, actor.accountId, 'delivered', seq, target.id);
-      await this.advance(trx, emit, now, conversationId, actor.accountId, 'read', seq, target.id);
+      await this.advance(trx, emit, now, member, true, seq, target.id);
       emit(actor.accountId, 'conversation.read', { conversationId, upToSeq: seq }, { conversationId });
       return { readSeq: seq };
     });
@@ -120,39 +120,42 @@ export class ReceiptsService {
   }
 
   /**
-   * Moves one member's watermark forward and tells the senders of the newly covered messages.
-   * Read receipts of a member who keeps them private are recorded but not announced.
+   * Moves a member's watermarks forward to `seq` (a read implies delivered) and tells the senders
+   * of the newly covered messages. Read receipts of a member who keeps them private are recorded
+   * but not announced.
    */
-  private async advance(trx: Tx, emit: Emit, now: number, conversationId: string, accountId: string, state: 'delivered' | 'read', seq: number, messageId?: string): Promise<void> {
-    const column = state === 'read' ? 'read_seq' : 'delivered_seq';
-    const member = await trx.selectFrom('members').select(['delivered_seq', 'read_seq']).where('conversation_id', '=', conversationId).where('account_id', '=', accountId).executeTakeFirst();
-    if (!member) return;
-    const previous = Number(member[column]);
-    if (seq <= previous) return;
+  private async advance(trx: Tx, emit: Emit, now: number, member: MemberRow, read: boolean, seq: number, messageId?: string): Promise<void> {
+    const { conversation_id: conversationId, account_id: accountId } = member;
+    const fromDelivered = Number(member.delivered_seq);
+    const fromRead = Number(member.read_seq);
+    const moveDelivered = seq > fromDelivered;
+    const moveRead = read && seq > fromRead;
+    if (!moveDelivered && !moveRead) return;
     await trx
       .updateTable('members')
-      .set(state === 'read' ? { read_seq: seq, read_at: now } : { delivered_seq: seq, delivered_at: now })
+      .set({ ...(moveDelivered ? { delivered_seq: seq, delivered_at: now } : {}), ...(moveRead ? { read_seq: seq, read_at: now } : {}) })
       .where('conversation_id', '=', conversationId)
       .where('account_id', '=', accountId)
       .execute();
-    if (state === 'read') {
-      const account = await trx.selectFrom('accounts').select('read_receipts').where('id', '=', accountId).executeTakeFirstOrThrow();
-      if (account.read_receipts === 'private') return;
-    }
+    const announceRead = moveRead && (await trx.selectFrom('accounts').select('read_receipts').where('id', '=', accountId).executeTakeFirstOrThrow()).read_receipts === 'public';
+    if (!moveDelivered && !announceRead) return;
+    // Read watermarks never pass delivered ones, so the read range contains the delivered range.
     const senders = await trx
       .selectFrom('messages')
-      .select('sender_id')
-      .distinct()
+      .select(['sender_id', (eb) => eb.fn.max('seq').as('top')])
       .where('conversation_id', '=', conversationId)
-      .where('seq', '>', previous)
+      .where('seq', '>', announceRead ? fromRead : fromDelivered)
       .where('seq', '<=', seq)
       .where('sender_id', '!=', accountId)
+      .groupBy('sender_id')
       .execute();
     if (senders.length === 0) return;
     const upToMessageId =
       messageId ?? (await trx.selectFrom('messages').select('id').where('conversation_id', '=', conversationId).where('seq', '=', seq).executeTakeFirstOrThrow()).id;
-    for (const { sender_id } of senders) {
-      emit(sender_id, 'receipt', { conversationId, accountId, state, upToSeq: seq, upToMessageId }, { conversationId });
+    const receipt = (state: 'delivered' | 'read') => ({ conversationId, accountId, state, upToSeq: seq, upToMessageId });
+    for (const { sender_id, top } of senders) {
+      if (moveDelivered && Number(top) > fromDelivered) emit(sender_id, 'receipt', receipt('delivered'), { conversationId });
+      if (announceRead) emit(sender_id, 'receipt', receipt('read'), { conversationId });
     }
   }
 
