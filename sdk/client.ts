@@ -1,6 +1,6 @@
-import type { CreateConversationBody, RegisterBody, SendMessageBody, UpdateMeBody } from '../src/protocol/requests.js';
+import type { CreateConversationBody, RegisterBody, SendMessageBody, TransferBody, UpdateMeBody } from '../src/protocol/requests.js';
 import type { StreamEvent } from '../src/protocol/events.js';
-import type { Conversation, Device, Me, Member, Message, MessagePage, MessageReceipts, OutboxItem, Presence, PublicAccount, Session } from '../src/protocol/views.js';
+import type { ByteRange, Conversation, Device, Me, Member, Message, MessagePage, MessageReceipts, OutboxItem, Presence, PublicAccount, Session, TransferState } from '../src/protocol/views.js';
 import { ParleyError } from './errors.js';
 import { ParleyStream, type StreamOptions, type WebSocketLike } from './stream.js';
 
@@ -14,6 +14,51 @@ export interface ClientOptions {
 }
 
 type Query = Record<string, string | number | undefined>;
+
+export type DeliveredTransfer = Extract<TransferState, { status: 'delivered' }>;
+export type UploadTarget = Extract<TransferState, { status: 'upload' }>;
+
+export interface UploadOptions {
+  /** Bytes per PATCH request (default: the whole rest in one request). Progress is reported per request. */
+  chunkSize?: number;
+  /** Aborting pauses the upload; calling upload() again resumes from the server's offset. */
+  signal?: AbortSignal;
+  onProgress?: (sent: number, total: number) => void;
+}
+
+export interface SendFileOptions extends UploadOptions {
+  /** Lower-case hex SHA-256 of the file (hash it in a worker or with sha256File in sdk/node). */
+  sha256: string;
+  name: string;
+  /** Defaults to the Blob's type, else application/octet-stream. */
+  mime?: string;
+  text?: string;
+  clientId?: string;
+  replyTo?: string;
+  priority?: TransferBody['priority'];
+  /** Called with each step: 'challenge', 'upload' (the bytes must be sent), 'delivered'. */
+  onStep?: (step: 'challenge' | 'upload' | 'delivered', state: TransferState) => void;
+}
+
+function hex(bytes: ArrayBuffer): string {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** SHA-256(nonce bytes ‖ bytes of each range, in order), hex: the answer to a possession challenge. */
+export async function possessionProof(file: Blob, nonce: string, ranges: ByteRange[]): Promise<string> {
+  const nonceBytes = new Uint8Array(nonce.length / 2);
+  for (let i = 0; i < nonceBytes.length; i++) nonceBytes[i] = parseInt(nonce.slice(i * 2, i * 2 + 2), 16);
+  const parts: Uint8Array[] = [nonceBytes];
+  for (const r of ranges) parts.push(new Uint8Array(await file.slice(r.offset, r.offset + r.length).arrayBuffer()));
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const joined = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    joined.set(p, at);
+    at += p.length;
+  }
+  return hex(await globalThis.crypto.subtle.digest('SHA-256', joined));
+}
 
 function randomId(): string {
   return globalThis.crypto.randomUUID();
@@ -181,6 +226,122 @@ export class ParleyClient {
   // admin
   async outbox(query: { limit?: number; channel?: 'sms' | 'email' } = {}): Promise<OutboxItem[]> {
     return (await this.request<{ items: OutboxItem[] }>('GET', '/v1/outbox', undefined, query)).items;
+  }
+
+  // files
+  /**
+   * Asks to send a file by hash: `delivered` at once when you showed this server these bytes before,
+   * otherwise `challenge`. Which node you send through is which baseUrl this client talks to.
+   */
+  requestTransfer(input: TransferBody): Promise<TransferState> {
+    return this.request('POST', '/v1/transfers', input);
+  }
+  /** Answers a challenge: `delivered`, or ParleyError PROOF_FAILED whose `details` is the upload target. */
+  proveTransfer(transferId: string, proof: string): Promise<TransferState> {
+    return this.request('POST', `/v1/transfers/${transferId}/proof`, { proof });
+  }
+  transfer(transferId: string): Promise<TransferState> {
+    return this.request('GET', `/v1/transfers/${transferId}`);
+  }
+  cancelUpload(transferId: string): Promise<void> {
+    return this.request('DELETE', `/v1/uploads/${transferId}`);
+  }
+
+  /** The server's offset of a tus upload (HEAD). */
+  async uploadOffset(uploadUrl: string): Promise<number> {
+    const res = await this.raw('HEAD', uploadUrl, { 'tus-resumable': '1.0.0' });
+    // A HEAD answer has no body to carry the code: the status tells.
+    if (!res.ok) await this.fail(res, { 401: 'UNAUTHENTICATED', 404: 'TRANSFER_NOT_FOUND', 409: 'TRANSFER_CLOSED', 422: 'TRANSFER_HASH_MISMATCH' });
+    return Number(res.headers.get('upload-offset'));
+  }
+
+  /**
+   * Sends the bytes of `file` with tus from the server's offset (so it also resumes an interrupted
+   * upload). The last request answers only after the server verified size and hash and delivered
+   * the message; a mismatch throws TRANSFER_HASH_MISMATCH.
+   */
+  async upload(uploadUrl: string, file: Blob, options: UploadOptions = {}): Promise<void> {
+    let offset = await this.uploadOffset(uploadUrl);
+    const chunk = options.chunkSize ?? Infinity;
+    options.onProgress?.(offset, file.size);
+    while (offset < file.size) {
+      const end = Math.min(file.size, offset + chunk);
+      const res = await this.raw('PATCH', uploadUrl, { 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, file.slice(offset, end), options.signal);
+      if (!res.ok) await this.fail(res);
+      await res.arrayBuffer().catch(() => undefined);
+      offset = Number(res.headers.get('upload-offset'));
+      options.onProgress?.(offset, file.size);
+    }
+  }
+
+  /** The whole flow: request → (challenge → proof) → (upload) → delivered. Pause with `signal`, resume by calling again with the same clientId. */
+  async sendFile(conversationId: string, file: Blob, options: SendFileOptions): Promise<DeliveredTransfer> {
+    options.clientId ??= randomId();
+    let state = await this.requestTransfer({
+      sha256: options.sha256,
+      size: file.size,
+      name: options.name,
+      mime: options.mime ?? (file.type || 'application/octet-stream'),
+      to: conversationId,
+      text: options.text,
+      clientId: options.clientId,
+      replyTo: options.replyTo,
+      priority: options.priority,
+    });
+    if (state.status === 'challenge') {
+      options.onStep?.('challenge', state);
+      try {
+        state = await this.proveTransfer(state.transferId, await possessionProof(file, state.nonce, state.ranges));
+      } catch (err) {
+        const details = (err as ParleyError).details as TransferState | undefined;
+        if (!(err instanceof ParleyError) || err.code !== 'PROOF_FAILED' || details?.status !== 'upload') throw err;
+        state = details;
+      }
+    }
+    if (state.status === 'upload') {
+      options.onStep?.('upload', state);
+      await this.upload(state.uploadUrl, file, options);
+      state = await this.transfer(state.transferId);
+    }
+    if (state.status !== 'delivered') throw new ParleyError('TRANSFER_CLOSED', `transfer ${state.transferId} is ${state.status}`, 409);
+    options.onStep?.('delivered', state);
+    return state;
+  }
+
+  /** Downloads a message's file; `range` asks for part of it (206). The Response streams the body. */
+  async downloadAttachment(messageId: string, options: { range?: { start: number; end?: number }; headers?: Record<string, string> } = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
+    const res = await this.raw('GET', `/v1/messages/${messageId}/attachment`, headers);
+    if (!res.ok && res.status !== 304) await this.fail(res);
+    return res;
+  }
+  async attachmentBytes(messageId: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.downloadAttachment(messageId)).arrayBuffer());
+  }
+
+  private async raw(method: string, pathOrUrl: string, headers: Record<string, string>, body?: Blob, signal?: AbortSignal): Promise<Response> {
+    const url = /^https?:/.test(pathOrUrl) ? pathOrUrl : this.baseUrl + pathOrUrl;
+    const all: Record<string, string> = { ...headers };
+    if (this.token) all.authorization = `Bearer ${this.token}`;
+    try {
+      return await this.fetchImpl(url, { method, headers: all, body, signal });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ParleyError('NETWORK', (err as Error).message, 0);
+    }
+  }
+
+  private async fail(res: Response, byStatus: Record<number, ParleyError['code']> = {}): Promise<never> {
+    const text = await res.text().catch(() => '');
+    let e: { code?: ParleyError['code']; message?: string; requestId?: string; details?: unknown } | undefined;
+    try {
+      e = (JSON.parse(text) as { error?: typeof e }).error;
+    } catch {
+      // tus answers some errors in plain text
+    }
+    const fallback = byStatus[res.status] ?? (res.status === 413 ? 'FILE_TOO_LARGE' : res.status === 409 ? 'TRANSFER_CLOSED' : res.status === 404 ? 'NOT_FOUND' : res.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
+    throw new ParleyError(e?.code ?? fallback, e?.message ?? (text.trim() || res.statusText), res.status, e?.requestId, e?.details);
   }
 
   /** Opens the WebSocket event stream; it reconnects and resumes by itself until closed. */

@@ -1,4 +1,4 @@
-export { ParleyClient, type ClientOptions } from './client.js';
+export { ParleyClient, possessionProof, type ClientOptions, type DeliveredTransfer, type SendFileOptions, type UploadOptions, type UploadTarget } from './client.js';
 export { ParleyStream, type StreamOptions, type StreamState, type WebSocketLike } from './stream.js';
 export { ParleyError } from './errors.js';
 export type * from '../src/protocol/views.js';

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
@@ -9,6 +10,7 @@ import { AccountsService } from './modules/accounts/index.js';
 import { ConversationsService } from './modules/conversations/index.js';
 import { EventLog, StreamHub } from './modules/events/index.js';
 import { FallbackService } from './modules/fallback/index.js';
+import { FilesService, HashingFileStore } from './modules/files/index.js';
 import { InboundService } from './modules/inbound/index.js';
 import { MessagingService } from './modules/messaging/index.js';
 import { OutboxService } from './modules/outbox/index.js';
@@ -16,8 +18,10 @@ import { ReceiptsService } from './modules/receipts/index.js';
 import { systemClock, type Clock } from './scheduler/clock.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { Services } from './services.js';
+import { FsBlobStore } from './storage/blobs/fs.js';
 import { migrateToLatest, openStorage } from './storage/db.js';
 import { buildHttpServer } from './transport/http/server.js';
+import { UpstreamClient } from './upstream/client.js';
 
 export interface App {
   services: Services;
@@ -55,7 +59,13 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   const inbound = new InboundService(channels, (msg, detail) => {
     if (config.logLevel !== 'silent') process.stderr.write(`${JSON.stringify({ time: clock.now(), msg, ...detail })}\n`);
   });
-  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox };
+  // Blobs and uploads in progress share DATA_DIR's file system, so storing a finished upload is a link.
+  const blobs = new FsBlobStore(join(resolve(config.dataDir), 'blobs'));
+  const uploads = new HashingFileStore(join(blobs.tempDir, 'uploads'));
+  const upstream = config.upstreamUrl ? new UpstreamClient(config, clock) : null;
+  const files = new FilesService(storage.db, events, messaging, scheduler, clock, config, blobs, uploads, upstream);
+  await files.start();
+  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files };
   return { services, bus };
 }
 

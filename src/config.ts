@@ -68,6 +68,21 @@ export const settings = {
   emailChannel: setting({ env: 'PARLEY_EMAIL_CHANNEL', kind: 'enum', values: ['outbox', 'smtp'] as const, default: 'outbox', doc: 'Where e-mail goes: outbox stores it for GET /v1/outbox; smtp sends it through PARLEY_SMTP_URL.' }),
   smtpUrl: setting({ env: 'PARLEY_SMTP_URL', kind: 'string', default: '', pattern: /^(smtps?:\/\/.+)?$/, expected: 'empty or smtp://user:pass@host:587 (smtps:// for implicit TLS)', doc: 'The mail server for PARLEY_EMAIL_CHANNEL=smtp: smtp://user:pass@host:587 or smtps://…:465.' }),
   emailFrom: setting({ env: 'PARLEY_EMAIL_FROM', kind: 'string', default: '', doc: 'From address of e-mail sent over SMTP, e.g. "Parley <noreply@example.com>".' }),
+  maxFileBytes: setting({ env: 'PARLEY_MAX_FILE_BYTES', kind: 'int', default: 2 * 1024 * 1024 * 1024, min: 1, max: 2 ** 50, doc: 'Largest file that may be sent (transfer request and upload), in bytes.' }),
+  userQuotaBytes: setting({ env: 'PARLEY_USER_QUOTA_BYTES', kind: 'int', default: 20 * 1024 * 1024 * 1024, min: 0, max: 2 ** 52, doc: 'Per-user storage quota: distinct files attached to the user\'s live messages plus their open uploads, in bytes; 0 means unlimited.' }),
+  transfersPerMinute: setting({ env: 'PARLEY_TRANSFERS_PER_MINUTE', kind: 'int', default: 60, min: 1, max: 1_000_000, doc: 'Most transfer requests (POST /v1/transfers, each with at most one challenge) one user may make per minute.' }),
+  proofFailuresPerHour: setting({ env: 'PARLEY_PROOF_FAILURES_PER_HOUR', kind: 'int', default: 200, min: 1, max: 1_000_000, doc: 'Most unconfirmed proofs of possession per user and hour that did not end in a completed upload (hash probing); further proofs are refused (RATE_LIMITED).' }),
+  proofRanges: setting({ env: 'PARLEY_PROOF_RANGES', kind: 'int', default: 16, min: 1, max: 256, doc: 'Random byte ranges in a proof-of-possession challenge.' }),
+  proofRangeBytes: setting({ env: 'PARLEY_PROOF_RANGE_BYTES', kind: 'int', default: 16_384, min: 1, max: 1024 * 1024, doc: 'Length of each challenged byte range (shorter when the file is).' }),
+  challengeTtlMs: setting({ env: 'PARLEY_CHALLENGE_TTL_MS', kind: 'int', default: 5 * 60_000, min: 1000, max: 24 * 3600_000, doc: 'How long a proof-of-possession challenge may be answered.' }),
+  uploadExpiryMs: setting({ env: 'PARLEY_UPLOAD_EXPIRY_MS', kind: 'int', default: 24 * 3600_000, min: 1000, max: 30 * 24 * 3600_000, doc: 'An upload with no activity for this long is abandoned: its partial bytes are deleted (durable timer).' }),
+  blobGcGraceMs: setting({ env: 'PARLEY_BLOB_GC_GRACE_MS', kind: 'int', default: 24 * 3600_000, min: 0, max: 365 * 24 * 3600_000, doc: 'A stored file referenced by no live message is deleted once it has been unused for this long.' }),
+  blobGcIntervalMs: setting({ env: 'PARLEY_BLOB_GC_INTERVAL_MS', kind: 'int', default: 3600_000, min: 1000, max: 7 * 24 * 3600_000, doc: 'How often unreferenced files and finished transfer records are swept (durable timer).' }),
+  upstreamUrl: setting({ env: 'PARLEY_UPSTREAM_URL', kind: 'string', default: '', pattern: /^(https?:\/\/.+)?$/, expected: 'empty or an http(s):// URL', doc: 'The central Parley server this (private) node asks for files it does not hold; empty: none.' }),
+  upstreamToken: setting({ env: 'PARLEY_UPSTREAM_TOKEN', kind: 'string', default: '', doc: 'Server-to-server credential this node presents to its upstream (one of the upstream\'s PARLEY_PEER_TOKENS).' }),
+  upstreamTimeoutMs: setting({ env: 'PARLEY_UPSTREAM_TIMEOUT_MS', kind: 'int', default: 10_000, min: 100, max: 600_000, doc: 'How long a question to the upstream may take (a pull may take longer while bytes keep coming).' }),
+  upstreamMissTtlMs: setting({ env: 'PARLEY_UPSTREAM_MISS_TTL_MS', kind: 'int', default: 5 * 60_000, min: 0, max: 24 * 3600_000, doc: 'Negative cache: a file the upstream does not hold is not asked for again for this long.' }),
+  peerTokens: setting({ env: 'PARLEY_PEER_TOKENS', kind: 'string', default: '', doc: 'Comma-separated credentials private nodes present when they use this node as their upstream (/v1/peer); empty disables /v1/peer.' }),
 } as const;
 
 type Settings = typeof settings;

@@ -4,6 +4,7 @@ import type { AccountsService } from './modules/accounts/index.js';
 import type { ConversationsService } from './modules/conversations/index.js';
 import type { EventLog, StreamHub } from './modules/events/index.js';
 import type { FallbackService } from './modules/fallback/index.js';
+import type { FilesService } from './modules/files/index.js';
 import type { InboundService } from './modules/inbound/index.js';
 import type { MessagingService } from './modules/messaging/index.js';
 import type { OutboxService } from './modules/outbox/index.js';
@@ -28,4 +29,5 @@ export interface Services {
   fallback: FallbackService;
   inbound: InboundService;
   outbox: OutboxService;
+  files: FilesService;
 }

@@ -183,3 +183,38 @@ export const MemberParams = Type.Object({ id: Id, accountId: Id }, { additionalP
 export type MemberParams = Static<typeof MemberParams>;
 export const RefParams = Type.Object({ ref: AccountRef }, { additionalProperties: false });
 export type RefParams = Static<typeof RefParams>;
+
+// Files (issue 5): transfer request, proof of possession, server-to-server proof check.
+export const Sha256Hex = Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$', description: 'Lower-case hex SHA-256 of the whole file.' });
+export const TransferBody = Type.Object(
+  {
+    sha256: Sha256Hex,
+    size: Type.Integer({ minimum: 1, maximum: 2 ** 52, description: 'Bytes; at most PARLEY_MAX_FILE_BYTES.' }),
+    name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f/\\\\]+$', description: 'File name shown to recipients (no path, no control characters).' }),
+    mime: Type.String({ minLength: 3, maxLength: 127, pattern: '^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$', description: 'Media type, e.g. image/png.' }),
+    to: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Conversation id.' }),
+    text: Type.Optional(Type.String({ maxLength: 1_000_000, description: 'Caption.' })),
+    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$', description: 'Idempotency key: a transfer whose message was delivered answers `delivered` again.' })),
+    replyTo: Type.Optional(Id),
+    priority: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent')])),
+  },
+  { additionalProperties: false },
+);
+export type TransferBody = Static<typeof TransferBody>;
+
+export const ProofBody = Type.Object({ proof: Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256(nonce bytes ‖ the bytes of each range, in order).' }) }, { additionalProperties: false });
+export type ProofBody = Static<typeof ProofBody>;
+
+export const ByteRangeSchema = Type.Object({ offset: Type.Integer({ minimum: 0, maximum: 2 ** 52 }), length: Type.Integer({ minimum: 0, maximum: 16 * 1024 * 1024 }) }, { additionalProperties: false });
+export const PeerVerifyBody = Type.Object(
+  {
+    size: Type.Integer({ minimum: 1, maximum: 2 ** 52 }),
+    nonce: Type.String({ minLength: 2, maxLength: 128, pattern: '^([0-9a-f]{2})+$' }),
+    ranges: Type.Array(ByteRangeSchema, { minItems: 1, maxItems: 256 }),
+    proof: ProofBody.properties.proof,
+  },
+  { additionalProperties: false },
+);
+export type PeerVerifyBody = Static<typeof PeerVerifyBody>;
+export const Sha256Params = Type.Object({ sha256: Sha256Hex }, { additionalProperties: false });
+export type Sha256Params = Static<typeof Sha256Params>;

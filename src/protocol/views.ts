@@ -49,6 +49,19 @@ export interface MessageOptions {
   fallbackContent: 'content' | 'notice';
 }
 
+/** Where a file's bytes came from when it was sent: this server, its upstream (central) server, or the sender's upload. */
+export type AttachmentSource = 'local' | 'upstream' | 'uploaded';
+
+export interface Attachment {
+  id: string;
+  name: string;
+  mime: string;
+  size: number;
+  /** Hex SHA-256 of the bytes; also the download's ETag. */
+  sha256: string;
+  source: AttachmentSource;
+}
+
 export interface Message {
   id: string;
   conversationId: string;
@@ -58,6 +71,8 @@ export interface Message {
   text: string;
   replyTo: string | null;
   options: MessageOptions;
+  /** The file of a file message (download: GET /v1/messages/:id/attachment); null for text and deleted messages. */
+  attachment: Attachment | null;
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
@@ -123,3 +138,20 @@ export interface OutboxItem {
   purpose: string;
   createdAt: string;
 }
+
+/** A byte range of a proof-of-possession challenge. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/**
+ * The answer to a transfer request (POST /v1/transfers) and the state of a transfer
+ * (GET /v1/transfers/:id). `challenge`: prove you hold the bytes (POST /v1/transfers/:id/proof);
+ * `upload`: send the bytes with tus to `uploadUrl` (relative to the server's base URL), from `offset`.
+ */
+export type TransferState =
+  | { status: 'delivered'; transferId: string; source: AttachmentSource; message: Message }
+  | { status: 'challenge'; transferId: string; nonce: string; ranges: ByteRange[]; expiresAt: string }
+  | { status: 'upload'; transferId: string; uploadUrl: string; offset: number; size: number; expiresAt: string }
+  | { status: 'failed' | 'expired' | 'cancelled'; transferId: string; reason: string | null };

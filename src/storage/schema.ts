@@ -103,6 +103,13 @@ export interface MessagesTable {
   delivered_within_ms: number | null;
   fallback: 'auto' | 'never' | 'ask';
   fallback_content: 'content' | 'notice';
+  /** A file message's attachment (all null for a text message). */
+  attachment_id: string | null;
+  attachment_sha256: string | null;
+  attachment_name: string | null;
+  attachment_mime: string | null;
+  attachment_size: number | null;
+  attachment_source: 'local' | 'upstream' | 'uploaded' | null;
 }
 
 export interface OutboxTable {
@@ -142,6 +149,49 @@ export interface FallbacksTable {
   updated_at: number;
 }
 
+export interface BlobsTable {
+  sha256: string;
+  size: number;
+  created_at: number;
+  last_used_at: number;
+}
+
+export type TransferStatus = 'challenge' | 'uploading' | 'delivered' | 'failed' | 'expired' | 'cancelled';
+
+export interface TransfersTable {
+  id: string;
+  account_id: string;
+  conversation_id: string;
+  sha256: string;
+  size: number;
+  name: string;
+  mime: string;
+  text: string;
+  client_id: string | null;
+  reply_to: string | null;
+  priority: 'low' | 'normal' | 'high' | 'urgent';
+  status: TransferStatus;
+  nonce: string | null;
+  /** JSON [{offset, length}] of the challenge. */
+  ranges: string | null;
+  proof_failed: number;
+  source: 'local' | 'upstream' | 'uploaded' | null;
+  message_id: string | null;
+  failure: string | null;
+  /** Challenge: answer by then; uploading: abandoned after it (moved on each PATCH). */
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Who has shown they hold which bytes (uploaded them or proved possession): they may resend without a challenge. */
+export interface PossessionsTable {
+  account_id: string;
+  sha256: string;
+  size: number;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   verifications: VerificationsTable;
@@ -154,6 +204,9 @@ export interface Database {
   outbox: OutboxTable;
   timers: TimersTable;
   fallbacks: FallbacksTable;
+  blobs: BlobsTable;
+  transfers: TransfersTable;
+  possessions: PossessionsTable;
 }
 
 export type { Generated };

@@ -31,13 +31,26 @@ export async function freshStorage(): Promise<{ overrides: Partial<Config>; drop
     await admin.end();
     const url = new URL(postgresAdminUrl);
     url.pathname = `/${name}`;
+    // Files (blobs, uploads) still live on disk: each server gets its own directory.
+    const dir = mkdtempSync(join(tmpdir(), 'parley-test-'));
     return {
-      overrides: { databaseUrl: url.toString() },
+      overrides: { databaseUrl: url.toString(), dataDir: dir },
       drop: async () => {
         const c = new pg.Client({ connectionString: postgresAdminUrl });
         await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        // pg's pool.end() resolves before its connections have closed: forcing the drop at once
+        // would kill them mid-goodbye (an unhandled 57P01 in the test). Give them a moment first.
+        for (let i = 0; ; i++) {
+          try {
+            await c.query(i < 20 ? `DROP DATABASE IF EXISTS ${name}` : `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code !== '55006') throw err;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
         await c.end();
+        rmSync(dir, { recursive: true, force: true });
       },
     };
   }

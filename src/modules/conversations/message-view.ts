@@ -20,6 +20,17 @@ export function toMessageView(row: MessagesTable): Message {
       fallback: row.fallback,
       fallbackContent: row.fallback_content,
     },
+    attachment:
+      row.attachment_id === null || row.deleted_at !== null
+        ? null
+        : {
+            id: row.attachment_id,
+            name: row.attachment_name!,
+            mime: row.attachment_mime!,
+            size: Number(row.attachment_size),
+            sha256: row.attachment_sha256!,
+            source: row.attachment_source!,
+          },
     createdAt: toIso(Number(row.created_at)),
     editedAt: row.edited_at === null ? null : toIso(Number(row.edited_at)),
     deletedAt: row.deleted_at === null ? null : toIso(Number(row.deleted_at)),

@@ -4,11 +4,11 @@ import { newId } from '../../ids.js';
 import type { Actor } from '../../lib/actor.js';
 import { parseDuration } from '../../protocol/duration.js';
 import type { SendMessageBody } from '../../protocol/requests.js';
-import type { Message, MessagePage } from '../../protocol/views.js';
-import type { Db, Executor } from '../../storage/db.js';
+import type { Attachment, Message, MessagePage } from '../../protocol/views.js';
+import type { Db, Executor, Tx } from '../../storage/db.js';
 import type { MessagesTable } from '../../storage/schema.js';
 import { memberIds, requireMember, toMessageView } from '../conversations/index.js';
-import type { EventLog } from '../events/index.js';
+import type { Emit, EventLog } from '../events/index.js';
 import type { Scheduler } from '../../scheduler/scheduler.js';
 import { deadlineTimer } from './deadlines.js';
 
@@ -38,61 +38,78 @@ export class MessagingService {
    */
   async send(actor: Actor, conversationId: string, input: SendMessageBody): Promise<{ message: Message; created: boolean }> {
     this.checkText(input.text);
+    return this.events.transact((trx, emit, now) => this.insert(trx, emit, now, actor, conversationId, input, null));
+  }
+
+  /**
+   * A file message, inside the caller's transaction (the files module commits the transfer's state
+   * with it). The text is an optional caption. Same checks, events and deadlines as `send`.
+   */
+  async sendAttachment(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, input: SendMessageBody, attachment: Attachment): Promise<{ message: Message; created: boolean }> {
+    if (input.text.length > 0) this.checkText(input.text);
+    return this.insert(trx, emit, now, actor, conversationId, input, attachment);
+  }
+
+  private async insert(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, input: SendMessageBody, attachment: Attachment | null): Promise<{ message: Message; created: boolean }> {
     const withinMs = this.deadline('receipt.within', input.receipt?.within);
     const deliveredWithinMs = this.deadline('receipt.deliveredWithin', input.receipt?.deliveredWithin);
     const clientId = input.clientId ?? null;
 
-    return this.events.transact(async (trx, emit, now) => {
-      const member = await requireMember(trx, conversationId, actor.accountId);
-      if (clientId !== null) {
-        const existing = await trx.selectFrom('messages').selectAll().where('sender_id', '=', actor.accountId).where('client_id', '=', clientId).executeTakeFirst();
-        if (existing) {
-          if (existing.conversation_id !== conversationId || existing.body !== input.text) throw new AppError('CLIENT_ID_REUSED');
-          return { message: toMessageView(existing), created: false };
-        }
+    const member = await requireMember(trx, conversationId, actor.accountId);
+    if (clientId !== null) {
+      const existing = await trx.selectFrom('messages').selectAll().where('sender_id', '=', actor.accountId).where('client_id', '=', clientId).executeTakeFirst();
+      if (existing) {
+        if (existing.conversation_id !== conversationId || existing.body !== input.text || existing.attachment_sha256 !== (attachment?.sha256 ?? null)) throw new AppError('CLIENT_ID_REUSED');
+        return { message: toMessageView(existing), created: false };
       }
-      if (input.replyTo !== undefined) {
-        const target = await findMessage(trx, input.replyTo);
-        if (!target || target.conversation_id !== conversationId || Number(target.seq) <= Number(member.joined_seq)) {
-          throw new AppError('MESSAGE_NOT_FOUND', 'replyTo must name a message of this conversation.');
-        }
+    }
+    if (input.replyTo !== undefined) {
+      const target = await findMessage(trx, input.replyTo);
+      if (!target || target.conversation_id !== conversationId || Number(target.seq) <= Number(member.joined_seq)) {
+        throw new AppError('MESSAGE_NOT_FOUND', 'replyTo must name a message of this conversation.');
       }
-      const { last_seq } = await trx
-        .updateTable('conversations')
-        .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
-        .where('id', '=', conversationId)
-        .returning('last_seq')
-        .executeTakeFirstOrThrow();
-      const row: MessagesTable = {
-        id: newId(),
-        conversation_id: conversationId,
-        seq: Number(last_seq),
-        sender_id: actor.accountId,
-        client_id: clientId,
-        body: input.text,
-        reply_to: input.replyTo ?? null,
-        receipt_read: input.receipt?.read || withinMs !== null ? 1 : 0,
-        receipt_within_ms: withinMs,
-        priority: input.priority ?? 'normal',
-        created_at: now,
-        edited_at: null,
-        deleted_at: null,
-        delivered_within_ms: deliveredWithinMs,
-        fallback: input.fallback ?? 'auto',
-        fallback_content: input.fallbackContent ?? 'content',
-      };
-      await trx.insertInto('messages').values(row).execute();
-      const message = toMessageView(row);
-      const members = await memberIds(trx, conversationId);
-      for (const id of members) emit(id, 'message.new', { message }, { conversationId, messageId: row.id });
-      // One deadline per recipient, committed with the message so a crash cannot lose it.
-      for (const recipient of members) {
-        if (recipient === actor.accountId) continue;
-        if (withinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('read', row.id, recipient, now + withinMs));
-        if (deliveredWithinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('delivered', row.id, recipient, now + deliveredWithinMs));
-      }
-      return { message, created: true };
-    });
+    }
+    const { last_seq } = await trx
+      .updateTable('conversations')
+      .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
+      .where('id', '=', conversationId)
+      .returning('last_seq')
+      .executeTakeFirstOrThrow();
+    const row: MessagesTable = {
+      id: newId(),
+      conversation_id: conversationId,
+      seq: Number(last_seq),
+      sender_id: actor.accountId,
+      client_id: clientId,
+      body: input.text,
+      reply_to: input.replyTo ?? null,
+      receipt_read: input.receipt?.read || withinMs !== null ? 1 : 0,
+      receipt_within_ms: withinMs,
+      priority: input.priority ?? 'normal',
+      created_at: now,
+      edited_at: null,
+      deleted_at: null,
+      delivered_within_ms: deliveredWithinMs,
+      fallback: input.fallback ?? 'auto',
+      fallback_content: input.fallbackContent ?? 'content',
+      attachment_id: attachment?.id ?? null,
+      attachment_sha256: attachment?.sha256 ?? null,
+      attachment_name: attachment?.name ?? null,
+      attachment_mime: attachment?.mime ?? null,
+      attachment_size: attachment?.size ?? null,
+      attachment_source: attachment?.source ?? null,
+    };
+    await trx.insertInto('messages').values(row).execute();
+    const message = toMessageView(row);
+    const members = await memberIds(trx, conversationId);
+    for (const id of members) emit(id, 'message.new', { message }, { conversationId, messageId: row.id });
+    // One deadline per recipient, committed with the message so a crash cannot lose it.
+    for (const recipient of members) {
+      if (recipient === actor.accountId) continue;
+      if (withinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('read', row.id, recipient, now + withinMs));
+      if (deliveredWithinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('delivered', row.id, recipient, now + deliveredWithinMs));
+    }
+    return { message, created: true };
   }
 
   async edit(actor: Actor, messageId: string, text: string): Promise<Message> {

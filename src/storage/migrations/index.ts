@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as core from './0001_core.js';
 import * as timers from './0002_timers.js';
 import * as fallback from './0003_fallback.js';
+import * as files from './0004_files.js';
 
 /** Migrations are listed in code (not read from disk) so they work the same under tsx and bundlers. */
 const migrations: Record<string, Migration> = {
   '0001_core': core,
   '0002_timers': timers,
   '0003_fallback': fallback,
+  '0004_files': files,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,6 +7,7 @@ import { accountsRoutes } from '../../modules/accounts/index.js';
 import { conversationsRoutes } from '../../modules/conversations/index.js';
 import { eventsRoutes } from '../../modules/events/index.js';
 import { fallbackRoutes } from '../../modules/fallback/index.js';
+import { filesRoutes } from '../../modules/files/index.js';
 import { inboundRoutes } from '../../modules/inbound/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
@@ -126,6 +127,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   outboxRoutes(app, s);
   fallbackRoutes(app, s);
   inboundRoutes(app, s);
+  filesRoutes(app, s);
   streamRoute(app, s, metrics);
   return app;
 }
