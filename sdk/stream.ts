@@ -58,6 +58,7 @@ export class ParleyStream extends Emitter<Events> {
   private backoff: number;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private heardSincePing = true;
   private readonly options: Required<StreamOptions>;
   private readonly recent: StreamEvent[] = [];
@@ -149,8 +150,20 @@ export class ParleyStream extends Emitter<Events> {
     this.socket?.close(4000, 'client dropped');
   }
 
+  /**
+   * Connects now instead of when the backoff ends, e.g. when the browser says the network is back.
+   * Does nothing while a socket exists or after close().
+   */
+  reconnect(): void {
+    if (this.closedByUser || this.socket) return;
+    clearTimeout(this.retryTimer);
+    this.backoff = this.options.minBackoffMs;
+    this.connect();
+  }
+
   close(): void {
     this.closedByUser = true;
+    clearTimeout(this.retryTimer);
     clearTimeout(this.ackTimer);
     clearInterval(this.pingTimer);
     if (this.state !== 'open') this.setState('closed');
@@ -180,7 +193,7 @@ export class ParleyStream extends Emitter<Events> {
       this.setState('connecting');
       const delay = this.backoff;
       this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs);
-      setTimeout(() => !this.closedByUser && this.connect(), delay * (0.5 + Math.random() / 2));
+      this.retryTimer = setTimeout(() => !this.closedByUser && this.connect(), delay * (0.5 + Math.random() / 2));
     };
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyClient, ParleyError, StreamEvent } from '../sdk/index.js';
 import type { ParleyStream } from '../sdk/stream.js';
@@ -140,6 +141,21 @@ describe('unread deadlines and SMS/e-mail fallback', () => {
     const mail = (await admin.outbox({ channel: 'email' })).find((i) => i.recipient === 'r@example.org' && i.purpose === 'fallback');
     expect(mail!.body).toBe(`[Parley] Sender ${n} sent you a message you have not read yet. Open Parley to read it.`);
     stream.close();
+  });
+
+  it('a file message falls back with its name, never its bytes', async () => {
+    const { sender, conversationId } = await pair({ phone: '+4915112345676' });
+    const bytes = new TextEncoder().encode('quarterly figures');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const { message } = await sender.sendFile(conversationId, new Blob([bytes]), { sha256, name: 'report.pdf', mime: 'application/pdf' });
+    await sender.fallback(message.id);
+    const deadline = Date.now() + 5000;
+    let sms;
+    while (!(sms = (await admin.outbox({ channel: 'sms' })).find((i) => i.recipient === '+4915112345676' && i.purpose === 'fallback'))) {
+      if (Date.now() > deadline) throw new Error('no fallback SMS');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sms.body).toBe(`[Parley] Sender ${n}: sent you a file, report.pdf. Open Parley to download it.`);
   });
 
   it('refuses fallback commands with clear codes', async () => {

@@ -205,9 +205,11 @@ export class FallbackService {
   private compose(message: MessagesTable, senderName: string, channel: 'sms' | 'email'): string {
     if (message.fallback_content === 'notice') return `[Parley] ${senderName} sent you a message you have not read yet. Open Parley to read it.`;
     const prefix = `[Parley] ${senderName}: `;
-    if (channel === 'email') return prefix + message.body;
+    // A file travels by reference only: its name, and that it waits in Parley.
+    const content = message.attachment_name !== null ? `sent you a file, ${message.attachment_name}. Open Parley to download it.` : message.body;
+    if (channel === 'email') return prefix + content;
     const max = this.config.fallbackSmsMaxChars;
-    const full = prefix + message.body;
+    const full = prefix + content;
     const chars = [...full];
     if (chars.length <= max) return full;
     const label = '… (truncated)';

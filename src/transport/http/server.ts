@@ -18,6 +18,7 @@ import type { Services } from '../../services.js';
 import { streamRoute } from '../ws/stream.js';
 import { bearerToken } from './auth.js';
 import { createMetrics } from './metrics.js';
+import { webRoutes } from './web.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -114,10 +115,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
     return metrics.registry.metrics();
   });
   app.get('/docs/json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
-    reply.type('text/html; charset=utf-8');
-    return '<!doctype html><meta charset="utf-8"><title>Parley</title><h1>Parley</h1><p>The API is up. See <a href="/docs/json">/docs/json</a> (OpenAPI), <a href="/healthz">/healthz</a> and <a href="/metrics">/metrics</a>.</p>';
-  });
+  await webRoutes(app);
 
   accountsRoutes(app, s);
   conversationsRoutes(app, s);
