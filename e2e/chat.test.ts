@@ -77,11 +77,11 @@ describe.skipIf(!run)('web app in Chromium', { timeout: 90_000 }, () => {
 
     // Bob's tab is open on his list: the message is delivered there and counted unread.
     await until('delivered tick', async () => (await tickOf(alice.page, 'Hello Bob!')) === 'delivered');
-    const unread = bob.page.getByTestId('conversation-list').getByRole('link', { name: /Alice/ }).getByTestId('unread-count');
+    const unread = bob.page.getByTestId('conversation-list').getByRole('link', { name: /^Alice/ }).getByTestId('unread-count');
     expect(await unread.textContent()).toBe('1');
     await screenshot(bob.page, '03-list-unread');
 
-    await openConversation(bob.page, /Alice/);
+    await openConversation(bob.page, /^Alice/);
     await message(bob.page, '你好，世界').waitFor();
     expect(await message(bob.page, 'Hello Bob!').locator('.text').textContent()).toBe('Hello Bob! 你好，世界');
     await until('read tick', async () => (await tickOf(alice.page, 'Hello Bob!')) === 'read');
@@ -124,7 +124,7 @@ describe.skipIf(!run)('web app in Chromium', { timeout: 90_000 }, () => {
     await alice.page.getByRole('heading', { name: 'Team 团队' }).waitFor();
     await send(alice.page, 'Standup in 5');
 
-    await openConversation(bob.page, /Team 团队/);
+    await openConversation(bob.page, /^Team 团队/);
     await message(bob.page, 'Standup in 5').waitFor();
     await until('read by 1 of 2', async () => (await message(alice.page, 'Standup in 5').getByRole('button', { name: /Read by/ }).textContent()) === 'Read by 1 of 2');
     await message(alice.page, 'Standup in 5').getByRole('button', { name: /Read by/ }).click();
@@ -167,7 +167,7 @@ describe.skipIf(!run)('web app in Chromium', { timeout: 90_000 }, () => {
 
     // Bob closes his tab; Alice sends an urgent message that must be read within 1 s.
     await bob.page.close();
-    await openConversation(alice.page, /李雷 Bob/);
+    await openConversation(alice.page, /^李雷 Bob/);
     await alice.page.getByRole('button', { name: 'Send options' }).click();
     await alice.page.getByLabel('Tell me if unread after').selectOption('custom');
     await alice.page.getByLabel('Custom deadline').fill('1s');
@@ -184,18 +184,25 @@ describe.skipIf(!run)('web app in Chromium', { timeout: 90_000 }, () => {
     await alice.page.getByLabel('Priority').selectOption('normal');
     await alice.page.getByRole('button', { name: 'Send options' }).click();
 
+    // "Send as SMS now" on an ordinary message nobody has read.
+    await send(alice.page, 'Are you there?');
+    await until('sent', async () => (await tickOf(alice.page, 'Are you there?')) === 'sent');
+    await messageAction(alice.page, 'Are you there?', 'Send as SMS now');
+    await until('"SMS sent" after the command', async () => /SMS (sent|delivered)/.test((await message(alice.page, 'Are you there?').getByTestId('message-status').textContent()) ?? ''));
+
     const outbox = await (await createAdminClient()).outbox({ channel: 'sms' });
-    const sms = outbox.find((item) => item.purpose === 'fallback');
-    expect(sms?.recipient).toBe('+4915112345678');
-    expect(sms?.body).toContain('Urgent: call me back');
+    const fallbacks = outbox.filter((item) => item.purpose === 'fallback');
+    expect(fallbacks.map((item) => item.recipient)).toEqual(['+4915112345678', '+4915112345678']);
+    expect(fallbacks.some((item) => item.body.includes('Urgent: call me back'))).toBe(true);
+    expect(fallbacks.some((item) => item.body.includes('Are you there?'))).toBe(true);
 
     // Bob comes back: the message is there and Alice's tick turns to read.
     bob.page = await bob.context.newPage();
     bob.page.on('dialog', (d) => void d.accept());
     await bob.page.goto('/');
-    await openConversation(bob.page, /Alice/);
-    await message(bob.page, 'Urgent: call me back').waitFor();
-    await until('read after coming back', async () => (await tickOf(alice.page, 'Urgent: call me back')) === 'read');
+    await openConversation(bob.page, /^Alice/);
+    await message(bob.page, 'Are you there?').waitFor();
+    await until('read after coming back', async () => (await tickOf(alice.page, 'Urgent: call me back')) === 'read' && (await tickOf(alice.page, 'Are you there?')) === 'read');
   });
 
   async function createAdminClient() {
@@ -267,7 +274,7 @@ describe.skipIf(!run)('web app in Chromium', { timeout: 90_000 }, () => {
     // Bob's other tab had the chat open, so everything is read there and here.
     await until('no unread on the new device', async () => (await phone.page.getByTestId('unread-count').count()) === 0);
     await screenshot(phone.page, '13-phone-list');
-    await openConversation(phone.page, /Alice/);
+    await openConversation(phone.page, /^Alice/);
     expect(await phone.page.getByTestId('conversation-list').isVisible()).toBe(false);
     expect(await phone.page.getByRole('link', { name: 'Back to chats' }).isVisible()).toBe(true);
     const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);

@@ -8,8 +8,8 @@ import { AppError } from '../../errors.js';
 /** Where `npm run build:web` (run by `npm install` and `npm start`) puts the browser app. */
 export const defaultWebDist = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
-/** Paths that belong to the API and operations: never answered with the app's HTML. */
-const API_PATHS = /^\/(v1|docs)(\/|$)|^\/(healthz|readyz|metrics)(\/|$)/;
+/** Paths that belong to the API (any version) and operations: never answered with the app's HTML. */
+const API_PATHS = /^\/(v\d+|docs)(\/|$)|^\/(healthz|readyz|metrics)(\/|$)/;
 
 const NOT_BUILT = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Parley</title>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5">
