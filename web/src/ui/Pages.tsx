@@ -85,6 +85,7 @@ export function Settings() {
       <Profile key={me.id} />
       <Phone />
       <Privacy />
+      <QuietHours />
       <Devices />
       <div class="card">
         <h3>Session</h3>
@@ -242,6 +243,55 @@ function Privacy() {
         </select>
       </label>
       <FormError error={save.error} />
+    </form>
+  );
+}
+
+function QuietHours() {
+  const me = state.session!.me;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const [start, setStart] = useState(me.quietHours?.start ?? '22:00');
+  const [end, setEnd] = useState(me.quietHours?.end ?? '07:00');
+  const [timeZone, setTimeZone] = useState(me.quietHours?.timeZone ?? zone);
+  const save = useAction(async (off?: boolean) => {
+    await updateMe({ quietHours: off ? null : { start, end, timeZone: timeZone.trim() } });
+    toast(off ? 'Quiet hours off.' : 'Quiet hours saved.');
+  });
+  return (
+    <form
+      class="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save.run();
+      }}
+    >
+      <h3>Quiet hours</h3>
+      <p class="hint">{me.quietHours ? `On: ${me.quietHours.start}–${me.quietHours.end} (${me.quietHours.timeZone}).` : 'Off.'} During quiet hours fallback SMS and e-mails to you wait until the end, except urgent ones.</p>
+      <div class="inline-form">
+        <label>
+          From
+          <input type="time" required value={start} onInput={(e) => setStart(e.currentTarget.value)} />
+        </label>
+        <label>
+          Until
+          <input type="time" required value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
+        </label>
+        <label>
+          Time zone
+          <input required value={timeZone} onInput={(e) => setTimeZone(e.currentTarget.value)} placeholder="Europe/Berlin" />
+        </label>
+      </div>
+      <FormError error={save.error} />
+      <div class="buttons">
+        <button type="submit" class="secondary" disabled={save.busy}>
+          Save
+        </button>
+        {me.quietHours && (
+          <button type="button" class="secondary" disabled={save.busy} onClick={() => void save.run(true)}>
+            Turn off
+          </button>
+        )}
+      </div>
     </form>
   );
 }
