@@ -281,6 +281,14 @@ describe.skipIf(!run)('web app in Chromium', { timeout: 90_000 }, () => {
     expect(width).toBeLessThanOrEqual(390);
     expect(await phone.page.locator('[role="log"][aria-live="polite"]').count()).toBe(1);
     await screenshot(phone.page, '14-phone-chat');
+
+    // Bob revokes the phone's session from his other tab: the phone is signed out at once.
+    await bob.page.getByRole('link', { name: 'Settings' }).click();
+    const devices = bob.page.getByTestId('device-list');
+    await until('two devices', async () => (await devices.locator('li').count()) === 2);
+    await devices.locator('li', { hasNotText: 'this device' }).getByRole('button', { name: 'Revoke' }).click();
+    await until('the phone is signed out', async () => (await phone.page.getByText('This device was signed out').count()) === 1);
+    expect(new URL(phone.page.url()).pathname).toBe('/login');
     await phone.context.close();
   });
 });
