@@ -721,7 +721,8 @@ export function openChat(id: string): Promise<void> {
     const chat = chatState(id);
     try {
       if (!chat.loaded) {
-        const page = await client.history(id, { limit: 50 });
+        // One screenful and some: the first render stays cheap, scrolling up fetches the rest.
+        const page = await client.history(id, { limit: 30 });
         for (const m of page.messages) mergeInto(chat.messages, m);
         chat.prevCursor = page.prevCursor;
         chat.loaded = true;
