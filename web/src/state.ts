@@ -306,6 +306,7 @@ function resetSession(reason: string): void {
   state.watermarks.clear();
   state.statuses.clear();
   state.messageCache.clear();
+  gone.clear();
   notify();
 }
 
@@ -860,7 +861,11 @@ function newClientId(): string {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/** Set when I send: the message list jumps to the bottom on its next render, wherever it was. */
+export const scrollRequest = { conversationId: '' };
+
 export function sendMessage(conversationId: string, text: string, options: SendOptions, replyTo: string | null): void {
+  scrollRequest.conversationId = conversationId;
   const body: SendMessageBody = { text, clientId: newClientId(), priority: options.priority, fallback: options.fallback };
   if (replyTo) body.replyTo = replyTo;
   if (options.readReceipt || options.withinMs) body.receipt = options.withinMs ? { read: true, within: options.withinMs } : { read: true };

@@ -16,6 +16,7 @@ import {
   openChat,
   receiptSummary,
   retryPending,
+  scrollRequest,
   sendAsSmsNow,
   sendMessage,
   sendTyping,
@@ -149,6 +150,11 @@ function MessageList(props: { conv: Conversation; onReply: (m: Message) => void;
     const el = listRef.current;
     if (!el) return;
     const first = messages[0]?.id;
+    if (scrollRequest.conversationId === conv.id) {
+      scrollRequest.conversationId = '';
+      atBottom.current = true;
+      setShowJump(false);
+    }
     if (firstId.current && first !== firstId.current && !atBottom.current) {
       // Older messages were put above: keep what the reader was looking at in place.
       el.scrollTop = el.scrollHeight - fromBottom.current;
