@@ -2,6 +2,7 @@ import type { CreateConversationBody, RegisterBody, SendMessageBody, TransferBod
 import type { StreamEvent } from '../src/protocol/events.js';
 import type { ByteRange, Conversation, Device, Me, Member, Message, MessagePage, MessageReceipts, OutboxItem, Presence, PublicAccount, Session, TransferState } from '../src/protocol/views.js';
 import { ParleyError } from './errors.js';
+import { randomId } from './random-id.js';
 import { ParleyStream, type StreamOptions, type WebSocketLike } from './stream.js';
 
 export interface ClientOptions {
@@ -60,9 +61,6 @@ export async function possessionProof(file: Blob, nonce: string, ranges: ByteRan
   return hex(await globalThis.crypto.subtle.digest('SHA-256', joined));
 }
 
-function randomId(): string {
-  return globalThis.crypto.randomUUID();
-}
 
 /** Typed client for the whole Parley API. Errors arrive as ParleyError with the server's code. */
 export class ParleyClient {

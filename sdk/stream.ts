@@ -4,6 +4,7 @@ import type { Message } from '../src/protocol/views.js';
 import type { ServerFrame } from '../src/protocol/frames.js';
 import { Emitter } from './emitter.js';
 import { ParleyError } from './errors.js';
+import { randomId } from './random-id.js';
 
 /** The part of the WebSocket API the SDK uses: the browser's and the `ws` package's both fit. */
 export interface WebSocketLike {
@@ -118,7 +119,7 @@ export class ParleyStream extends Emitter<Events> {
    * after a NETWORK error the same input can be sent again without creating a duplicate.
    */
   async send(conversationId: string, input: SendMessageBody): Promise<Message> {
-    input.clientId ??= globalThis.crypto.randomUUID();
+    input.clientId ??= randomId();
     return (await this.request<{ message: Message }>({ type: 'send', conversationId, message: input })).message;
   }
 
