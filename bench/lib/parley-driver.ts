@@ -17,6 +17,13 @@ export type Transport = 'socket' | 'http';
 
 
 const PASSWORD = 'bench-password';
+/**
+ * Idle keep-alive sockets are closed by the client well before the server's keep-alive timeout
+ * (72 s in Fastify): otherwise a request sent just as the server closes the socket dies with
+ * ECONNRESET. (Node's Agent honours the server's `Keep-Alive: timeout` hint only when it has a
+ * timeout of its own.)
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 30_000;
 
 function isEvent<T extends EventType>(event: StreamEvent, type: T): event is StreamEvent<T> {
   return event.type === type;
@@ -130,7 +137,7 @@ export class ParleyDriver implements Driver {
   /** Registers and logs in `clients` users, opens a direct conversation per pair and one stream per device. */
   static async setUp(options: ParleySetupOptions): Promise<{ driver: ParleyDriver; timings: ParleySetupTimings }> {
     const devices: Device[] = Array.from({ length: options.clients }, (_, i) => {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: options.socketsPerDevice });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: options.socketsPerDevice, timeout: IDLE_SOCKET_TIMEOUT_MS });
       const client = createNodeClient({ baseUrl: options.baseUrl, fetch: keepAliveFetch(agent) });
       return { handle: `bench${i}`, client, agent, stream: undefined };
     });
