@@ -31,7 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startChild, type Child } from './lib/children.js';
-import { processCpuSeconds, waitForQuietMachine } from './lib/cpu.js';
+import { cumulativeCpuSeconds, pidsWithCommandLine, waitForQuietMachine } from './lib/cpu.js';
 import { EchoDriver } from './lib/echo-driver.js';
 import { Flow, type PhaseOptions, type PhaseResult } from './lib/flow.js';
 import { ParleyDriver, type ParleySetupTimings, type Transport } from './lib/parley-driver.js';
@@ -405,18 +405,16 @@ async function run(options: Options, cleanup: Cleanup): Promise<Report> {
 
   // Just before each phase: wait out other people's load, then (re)open connections, because a long
   // wait may exceed the server's keep-alive timeout.
-  // On PostgreSQL the database's backends do part of the server's work in their own processes:
-  // their CPU counts as the server's (backends are looked up again before each phase).
-  let backendPids: number[] = [];
+  // On PostgreSQL the database's backends do part of the server's work in their own processes
+  // (their command line names the database): their CPU counts as the server's.
+  const backendsCpuSeconds = scratchDb ? cumulativeCpuSeconds(() => pidsWithCommandLine(scratchDb!.name)) : () => 0;
   const serverCpuSeconds = () => {
-    let total = server.cpuSeconds();
-    for (const pid of backendPids) total = total === undefined ? undefined : total + (processCpuSeconds(pid) ?? 0);
-    return total;
+    const own = server.cpuSeconds();
+    return own === undefined ? undefined : own + backendsCpuSeconds();
   };
   const prepareParleyPhase = async () => {
     if (options.quietWaitS > 0) await waitForQuietMachine(serverCpuSeconds, options.quietWaitS, log);
     await driver.warmConnections(socketsPerDevice);
-    if (scratchDb) backendPids = await scratchDb.backendPids();
   };
   const parleyPhaseOptions = (): PhaseOptions => ({ ...phaseOptions(options, server), serverCpuSeconds });
   const flow = new Flow(driver);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
@@ -87,4 +87,45 @@ export async function waitForQuietMachine(serverCpuSeconds: (() => number | unde
     if (!announced) log(`other processes use ${Math.round(other)}% of a core: waiting up to ${maxWaitS} s for a quieter machine`);
     announced = true;
   }
+}
+
+/**
+ * Cumulative CPU seconds of a set of processes that changes while we watch (PostgreSQL backends
+ * come and go with the server's connection pool). A process seen for the first time adds all its
+ * CPU so far; one that exited adds nothing more. So the figure never goes backwards, and the
+ * difference between two calls is the CPU those processes used in between, short of what an
+ * exiting process used in its last moments.
+ */
+export function cumulativeCpuSeconds(listPids: () => number[]): () => number {
+  const lastSeen = new Map<number, number>();
+  let total = 0;
+  return () => {
+    for (const pid of listPids()) {
+      const seconds = processCpuSeconds(pid);
+      if (seconds === undefined) continue;
+      total += seconds - (lastSeen.get(pid) ?? 0);
+      lastSeen.set(pid, seconds);
+    }
+    return total;
+  };
+}
+
+/** Pids of the processes whose command line contains `text` (Linux /proc; empty elsewhere). */
+export function pidsWithCommandLine(text: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // The process exited meanwhile.
+    }
+  }
+  return pids;
 }

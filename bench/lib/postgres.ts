@@ -4,8 +4,6 @@ import pg from 'pg';
 export interface ScratchDatabase {
   name: string;
   url: string;
-  /** Process ids of the PostgreSQL backends serving this database right now. */
-  backendPids(): Promise<number[]>;
   drop(): Promise<void>;
 }
 
@@ -17,7 +15,6 @@ export async function createScratchDatabase(adminUrl: string): Promise<ScratchDa
   return {
     name,
     url: url.toString(),
-    backendPids: () => withAdmin(adminUrl, async (admin) => (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])).rows.map((r) => r.pid)),
     drop: () => withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
