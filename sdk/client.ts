@@ -1,6 +1,7 @@
-import type { CreateConversationBody, RegisterBody, SendMessageBody, TransferBody, UpdateMeBody } from '../src/protocol/requests.js';
+import type { CreateConversationBody, FileSettings, RegisterBody, SendMessageBody, SendVia, TransferBody, UpdateMeBody } from '../src/protocol/requests.js';
 import type { StreamEvent } from '../src/protocol/events.js';
 import type { ByteRange, Conversation, Device, Me, Member, Message, MessagePage, MessageReceipts, OutboxItem, Presence, PublicAccount, Session, TransferState } from '../src/protocol/views.js';
+import type { CreateServiceBody, CreatedService, LeasedTask, PullBody, ReplyContent, ServiceAdminView, ServiceStats, ServiceView, TaskView } from '../src/protocol/services.js';
 import { ParleyError } from './errors.js';
 import { randomId } from './random-id.js';
 import { ParleyStream, type StreamOptions, type WebSocketLike } from './stream.js';
@@ -37,6 +38,8 @@ export interface SendFileOptions extends UploadOptions {
   clientId?: string;
   replyTo?: string;
   priority?: TransferBody['priority'];
+  /** 'private': only the node this client talks to looks for the bytes; 'central' (default): it may ask its central node too. */
+  via?: SendVia;
   /** Called with each step: 'challenge', 'upload' (the bytes must be sent), 'delivered'. */
   onStep?: (step: 'challenge' | 'upload' | 'delivered', state: TransferState) => void;
 }
@@ -226,6 +229,47 @@ export class ParleyClient {
     return (await this.request<{ items: OutboxItem[] }>('GET', '/v1/outbox', undefined, query)).items;
   }
 
+  // service accounts
+  createService(input: CreateServiceBody): Promise<CreatedService> {
+    return this.request('POST', '/v1/services', input);
+  }
+  async services(): Promise<ServiceView[]> {
+    return (await this.request<{ services: ServiceView[] }>('GET', '/v1/services')).services;
+  }
+  async service(ref: string): Promise<ServiceView | ServiceAdminView> {
+    return (await this.request<{ service: ServiceView }>('GET', `/v1/services/${encodeURIComponent(ref)}`)).service;
+  }
+  /** Clicks a menu item. Acknowledgement and answer come on the stream (see requestService). */
+  async clickMenu(ref: string, key: string, clientId: string = randomId()): Promise<TaskView> {
+    return (await this.request<{ task: TaskView }>('POST', `/v1/services/${encodeURIComponent(ref)}/clicks`, { key, clientId })).task;
+  }
+  async task(id: string): Promise<TaskView> {
+    return (await this.request<{ task: TaskView }>('GET', `/v1/tasks/${id}`)).task;
+  }
+  serviceStats(ref: string): Promise<ServiceStats> {
+    return this.request('GET', `/v1/services/${encodeURIComponent(ref)}/stats`);
+  }
+  async deadLetters(ref: string): Promise<TaskView[]> {
+    return (await this.request<{ tasks: TaskView[] }>('GET', `/v1/services/${encodeURIComponent(ref)}/dead-letters`)).tasks;
+  }
+  async retryTask(id: string): Promise<TaskView> {
+    return (await this.request<{ task: TaskView }>('POST', `/v1/tasks/${id}/retry`)).task;
+  }
+  /** Workers (logged in with the service's token): leases waiting requests, waiting up to waitMs for one. */
+  async pullTasks(options: PullBody = {}): Promise<LeasedTask[]> {
+    return (await this.request<{ tasks: LeasedTask[] }>('POST', '/v1/tasks/pull', options)).tasks;
+  }
+  /** A second reply with the task's reply token; `done` also finishes the request. */
+  async replyTask(taskId: string, token: string, content: ReplyContent, done = false): Promise<Message> {
+    return (await this.request<{ message: Message }>('POST', `/v1/tasks/${taskId}/replies`, { token, content, ...(done ? { done } : {}) })).message;
+  }
+  taskProgress(taskId: string, token: string, progress: { text?: string; percent?: number }): Promise<void> {
+    return this.request('POST', `/v1/tasks/${taskId}/progress`, { token, ...progress });
+  }
+  async finishTask(taskId: string, token: string): Promise<TaskView> {
+    return (await this.request<{ task: TaskView }>('POST', `/v1/tasks/${taskId}/done`, { token })).task;
+  }
+
   // files
   /**
    * Asks to send a file by hash: `delivered` at once when you showed this server these bytes before,
@@ -235,8 +279,12 @@ export class ParleyClient {
     return this.request('POST', '/v1/transfers', input);
   }
   /** Answers a challenge: `delivered`, or ParleyError PROOF_FAILED whose `details` is the upload target. */
-  proveTransfer(transferId: string, proof: string): Promise<TransferState> {
-    return this.request('POST', `/v1/transfers/${transferId}/proof`, { proof });
+  proveTransfer(transferId: string, proof: string, via?: SendVia): Promise<TransferState> {
+    return this.request('POST', `/v1/transfers/${transferId}/proof`, { proof, via });
+  }
+  /** Whether this node has a central node to send through, and the largest file it takes. */
+  fileSettings(): Promise<FileSettings> {
+    return this.request('GET', '/v1/files/settings');
   }
   transfer(transferId: string): Promise<TransferState> {
     return this.request('GET', `/v1/transfers/${transferId}`);
@@ -289,7 +337,7 @@ export class ParleyClient {
     if (state.status === 'challenge') {
       options.onStep?.('challenge', state);
       try {
-        state = await this.proveTransfer(state.transferId, await possessionProof(file, state.nonce, state.ranges));
+        state = await this.proveTransfer(state.transferId, await possessionProof(file, state.nonce, state.ranges), options.via);
       } catch (err) {
         const details = (err as ParleyError).details as TransferState | undefined;
         if (!(err instanceof ParleyError) || err.code !== 'PROOF_FAILED' || details?.status !== 'upload') throw err;

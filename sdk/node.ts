@@ -6,6 +6,7 @@ import { ParleyClient, type ClientOptions, type DeliveredTransfer, type SendFile
 import type { WebSocketLike } from './stream.js';
 
 export * from './index.js';
+export { verifyWebhook, signWebhook, SIGNATURE_HEADER, type SignatureCheck } from '../src/protocol/webhook-signature.js';
 
 /** A client for Node.js 20+, where WebSocket is not global yet: uses the `ws` package. */
 export function createNodeClient(options: ClientOptions): ParleyClient {

@@ -15,6 +15,7 @@ import { InboundService } from './modules/inbound/index.js';
 import { MessagingService } from './modules/messaging/index.js';
 import { OutboxService } from './modules/outbox/index.js';
 import { ReceiptsService } from './modules/receipts/index.js';
+import { ServiceAccountsService } from './modules/services/index.js';
 import { systemClock, type Clock } from './scheduler/clock.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { Services } from './services.js';
@@ -65,7 +66,9 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   const upstream = config.upstreamUrl ? new UpstreamClient(config, clock) : null;
   const files = new FilesService(storage.db, events, messaging, scheduler, clock, config, blobs, uploads, upstream);
   await files.start();
-  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files };
+  const serviceAccounts = new ServiceAccountsService(storage.db, storage.engine, events, hub, messaging, conversations, scheduler, clock, config);
+  await serviceAccounts.start();
+  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts };
   return { services, bus };
 }
 
@@ -73,6 +76,7 @@ export async function startApp(config: Config, clock: Clock = systemClock): Prom
   const { services, bus } = await createServices(config, clock);
   const http = await buildHttpServer(services);
   const address = await http.listen({ port: config.port, host: config.host });
+  services.serviceAccounts.listeningAt(address.replace('[::1]', 'localhost'));
   await services.scheduler.start();
   let closed = false;
   return {

@@ -24,6 +24,9 @@ export const errorCatalogue = {
   VERIFICATION_FAILED: { status: 400, message: 'The verification code is wrong or expired.' },
   INVALID_TIME_ZONE: { status: 400, message: 'The time zone is not a valid IANA zone name (e.g. Europe/Berlin).' },
   INVALID_TIME_OF_DAY: { status: 400, message: 'Times of day are HH:MM, 00:00 to 23:59.' },
+  UNKNOWN_MENU_KEY: { status: 400, message: 'The service has no menu item with that key.' },
+  INVALID_MENU: { status: 400, message: 'The menu is not valid: at most 3 buttons of at most 5 items, keys unique.' },
+  UNKNOWN_PLUGIN: { status: 400, message: 'No in-process service handler is registered under that name.' },
   INVALID_RANGE: { status: 400, message: 'A challenged range is outside the file.' },
   // 401 / 403 — who you are and what you may do
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
@@ -36,6 +39,9 @@ export const errorCatalogue = {
   REGISTRATION_CLOSED: { status: 403, message: 'Registration is closed on this server.' },
   ADMIN_ONLY: { status: 403, message: 'Only an administrator may do this.' },
   PROOF_FAILED: { status: 403, message: 'Possession of the file could not be confirmed; upload it to send it (details name the upload).' },
+  NOT_A_SERVICE: { status: 403, message: 'Only a service account may do this (use the service\'s token).' },
+  REPLY_TOKEN_INVALID: { status: 403, message: 'The reply token is not valid for this request (wrong, or the request was handed to another worker).' },
+  REPLY_WINDOW_CLOSED: { status: 403, message: 'The user\'s last request to this service is older than its reply window.' },
   QUOTA_EXCEEDED: { status: 403, message: 'The file would exceed your storage quota.' },
   // 404
   NOT_FOUND: { status: 404, message: 'No such route.' },
@@ -46,6 +52,8 @@ export const errorCatalogue = {
   MEMBER_NOT_FOUND: { status: 404, message: 'That account is not a member of this conversation.' },
   TRANSFER_NOT_FOUND: { status: 404, message: 'No such transfer.' },
   NO_ATTACHMENT: { status: 404, message: 'This message has no attachment.' },
+  SERVICE_NOT_FOUND: { status: 404, message: 'No such service account.' },
+  TASK_NOT_FOUND: { status: 404, message: 'No such service request.' },
   BLOB_NOT_FOUND: { status: 404, message: 'This server does not hold that file.' },
   // 405 / 409 / 413 / 415 / 429
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
@@ -58,6 +66,9 @@ export const errorCatalogue = {
   FALLBACK_DISABLED: { status: 409, message: 'The message was sent with fallback "never".' },
   TRANSFER_CLOSED: { status: 409, message: 'This transfer is no longer open (delivered, failed or expired).' },
   CHALLENGE_EXPIRED: { status: 409, message: 'The challenge expired; request the transfer again.' },
+  TASK_CLOSED: { status: 409, message: 'The request is already finished (done, failed or dead-lettered).' },
+  TASK_NOT_DEAD: { status: 409, message: 'Only a dead-lettered request can be retried.' },
+  REPLY_TOKEN_EXPIRED: { status: 410, message: 'The reply token expired or was used up.' },
   TRANSFER_HASH_MISMATCH: { status: 422, message: 'The uploaded bytes do not match the declared SHA-256 and size; nothing was stored or delivered.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than allowed.' },
   FILE_TOO_LARGE: { status: 413, message: 'The file is larger than this server accepts.' },

@@ -9,6 +9,7 @@ import type { InboundService } from './modules/inbound/index.js';
 import type { MessagingService } from './modules/messaging/index.js';
 import type { OutboxService } from './modules/outbox/index.js';
 import type { ReceiptsService } from './modules/receipts/index.js';
+import type { ServiceAccountsService } from './modules/services/index.js';
 import type { Clock } from './scheduler/clock.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Storage } from './storage/db.js';
@@ -30,4 +31,5 @@ export interface Services {
   inbound: InboundService;
   outbox: OutboxService;
   files: FilesService;
+  serviceAccounts: ServiceAccountsService;
 }

@@ -3,4 +3,6 @@ export interface Actor {
   accountId: string;
   deviceId: string;
   isAdmin: boolean;
+  /** Where and when the request came in (transport sets it): service requests record both. */
+  origin?: { ip: string; receivedAt: number };
 }

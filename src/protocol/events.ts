@@ -1,3 +1,4 @@
+import type { TaskFailure } from './services.js';
 import type { Conversation, Message, Presence, PublicAccount, ReceiptState } from './views.js';
 
 /** Data carried by each kind of stream event. Stream events are stored and numbered per user. */
@@ -34,6 +35,25 @@ export interface EventData {
   'fallback.skipped': { conversationId: string; messageId: string; accountId: string; reason: 'rate_limited' | 'daily_cap' | 'no_verified_contact' | 'read_meanwhile' };
   /** Postponed to the end of the recipient's quiet hours. */
   'fallback.deferred': { conversationId: string; messageId: string; accountId: string; until: string };
+  /** First reply to a request to a service account: it is queued (the answer comes later as messages). */
+  'task.ack': TaskEventBase & { receivedAt: string; ackedAt: string };
+  /** The request failed: not acknowledged in time, overload, rate limit, or its handler kept failing. */
+  'task.failed': TaskEventBase & { reason: TaskFailure; message: string };
+  /** The service reports progress on your request. */
+  'task.progress': TaskEventBase & { text: string | null; percent: number | null };
+  /** The service finished your request (its replies arrived as messages before this). */
+  'task.done': TaskEventBase;
+  /** To the service account: a request is waiting (wakes workers' pulls). */
+  'task.new': { requestId: string; kind: 'message' | 'menu' };
+}
+
+export interface TaskEventBase {
+  requestId: string;
+  serviceId: string;
+  conversationId: string;
+  /** The client id of the message or click that made the request, to match it on the client. */
+  clientId: string | null;
+  messageId: string | null;
 }
 
 export type EventType = keyof EventData;

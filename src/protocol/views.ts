@@ -1,3 +1,4 @@
+import type { MessageContent } from './services.js';
 /** Shapes the server returns; shared by the server, the SDK and the web app. Times are ISO-8601 UTC. */
 export type AccountKind = 'person' | 'service' | 'provider';
 export type Priority = 'low' | 'normal' | 'high' | 'urgent';
@@ -73,6 +74,8 @@ export interface Message {
   options: MessageOptions;
   /** The file of a file message (download: GET /v1/messages/:id/attachment); null for text and deleted messages. */
   attachment: Attachment | null;
+  /** A service's rich reply (card, image, video, audio, text) with the request it answers; absent on ordinary messages. */
+  content?: MessageContent;
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;

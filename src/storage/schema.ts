@@ -110,6 +110,8 @@ export interface MessagesTable {
   attachment_mime: string | null;
   attachment_size: number | null;
   attachment_source: 'local' | 'upstream' | 'uploaded' | null;
+  /** JSON rich content of a service's reply (card, image…); null for ordinary messages. */
+  content: string | null;
 }
 
 export interface OutboxTable {
@@ -192,6 +194,51 @@ export interface PossessionsTable {
   created_at: number;
 }
 
+export interface ServicesTable {
+  account_id: string;
+  description: string;
+  avatar_url: string | null;
+  /** JSON MenuItem[]. */
+  menu: string;
+  handler: 'webhook' | 'workers' | 'plugin';
+  webhook_url: string | null;
+  webhook_secret: string | null;
+  plugin: string | null;
+  ack_deadline_ms: number;
+  reply_window_ms: number;
+  max_queue: number;
+  rate_per_minute: number;
+  lease_ms: number;
+  created_at: number;
+}
+
+export interface ServiceRequestsTable {
+  id: string;
+  service_id: string;
+  account_id: string;
+  device_id: string | null;
+  ip: string | null;
+  conversation_id: string;
+  kind: 'message' | 'menu';
+  client_id: string | null;
+  message_id: string | null;
+  menu_key: string | null;
+  text: string;
+  status: 'queued' | 'leased' | 'waiting' | 'done' | 'failed' | 'dead';
+  failure: string | null;
+  attempts: number;
+  received_at: number;
+  acked_at: number | null;
+  finished_at: number | null;
+  /** Who holds the request now (a worker's lease id, or "webhook"), until lease_until. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** The current holder's reply token (SHA-256), its uses so far and its expiry. */
+  reply_token_hash: string | null;
+  reply_uses: number;
+  reply_expires_at: number | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   verifications: VerificationsTable;
@@ -207,6 +254,8 @@ export interface Database {
   blobs: BlobsTable;
   transfers: TransfersTable;
   possessions: PossessionsTable;
+  services: ServicesTable;
+  service_requests: ServiceRequestsTable;
 }
 
 export type { Generated };

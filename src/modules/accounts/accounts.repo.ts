@@ -16,8 +16,9 @@ export function findAccountsByIds(db: Executor, ids: string[]): Promise<AccountR
   return db.selectFrom('accounts').selectAll().where('id', 'in', ids).execute();
 }
 
+/** People and providers: service accounts (the built-in echo among them) do not make the first user an admin. */
 export async function countAccounts(db: Executor): Promise<number> {
-  const row = await db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db.selectFrom('accounts').where('kind', '!=', 'service').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

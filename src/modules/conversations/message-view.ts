@@ -31,6 +31,7 @@ export function toMessageView(row: MessagesTable): Message {
             sha256: row.attachment_sha256!,
             source: row.attachment_source!,
           },
+    ...(row.content !== null && row.content !== undefined && row.deleted_at === null ? { content: JSON.parse(row.content) as Message['content'] } : {}),
     createdAt: toIso(Number(row.created_at)),
     editedAt: row.edited_at === null ? null : toIso(Number(row.edited_at)),
     deletedAt: row.deleted_at === null ? null : toIso(Number(row.deleted_at)),

@@ -24,13 +24,25 @@ function parseCursor(value: string | undefined): number | undefined {
   return Number(value);
 }
 
+/**
+ * Runs inside the transaction that stored a new message, after its events: another module (service
+ * accounts) commits what the message causes together with it.
+ */
+export type SentHook = (trx: Tx, emit: Emit, now: number, actor: Actor, message: MessagesTable, members: string[]) => Promise<void>;
+
 export class MessagingService {
+  private readonly sentHooks: SentHook[] = [];
+
   constructor(
     private readonly db: Db,
     private readonly events: EventLog,
     private readonly scheduler: Scheduler,
     private readonly config: Pick<Config, 'maxMessageChars' | 'maxReceiptWithinMs'>,
   ) {}
+
+  onSent(hook: SentHook): void {
+    this.sentHooks.push(hook);
+  }
 
   /**
    * Persists a message ("sent") and appends it to every member's stream in the same transaction.
@@ -50,7 +62,12 @@ export class MessagingService {
     return this.insert(trx, emit, now, actor, conversationId, input, attachment);
   }
 
-  private async insert(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, input: SendMessageBody, attachment: Attachment | null): Promise<{ message: Message; created: boolean }> {
+  /** A message with rich content (a service's reply), inside the caller's transaction. */
+  async sendContent(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, text: string, content: unknown): Promise<Message> {
+    return (await this.insert(trx, emit, now, actor, conversationId, { text }, null, JSON.stringify(content))).message;
+  }
+
+  private async insert(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, input: SendMessageBody, attachment: Attachment | null, content: string | null = null): Promise<{ message: Message; created: boolean }> {
     const withinMs = this.deadline('receipt.within', input.receipt?.within);
     const deliveredWithinMs = this.deadline('receipt.deliveredWithin', input.receipt?.deliveredWithin);
     const clientId = input.clientId ?? null;
@@ -98,6 +115,7 @@ export class MessagingService {
       attachment_mime: attachment?.mime ?? null,
       attachment_size: attachment?.size ?? null,
       attachment_source: attachment?.source ?? null,
+      content,
     };
     await trx.insertInto('messages').values(row).execute();
     const message = toMessageView(row);
@@ -109,6 +127,7 @@ export class MessagingService {
       if (withinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('read', row.id, recipient, now + withinMs));
       if (deliveredWithinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('delivered', row.id, recipient, now + deliveredWithinMs));
     }
+    for (const hook of this.sentHooks) await hook(trx, emit, now, actor, row, members);
     return { message, created: true };
   }
 

@@ -3,6 +3,7 @@ import * as core from './0001_core.js';
 import * as timers from './0002_timers.js';
 import * as fallback from './0003_fallback.js';
 import * as files from './0004_files.js';
+import * as services from './0005_services.js';
 
 /** Migrations are listed in code (not read from disk) so they work the same under tsx and bundlers. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002_timers': timers,
   '0003_fallback': fallback,
   '0004_files': files,
+  '0005_services': services,
 };
 
 export const migrationProvider: MigrationProvider = {

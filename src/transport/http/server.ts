@@ -12,6 +12,7 @@ import { inboundRoutes } from '../../modules/inbound/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
 import { receiptsRoutes } from '../../modules/receipts/index.js';
+import { servicesRoutes } from '../../modules/services/index.js';
 import { CloseCodes } from '../../protocol/frames.js';
 import { coercingAjv, describeErrors, findNul, strictAjv } from '../../protocol/validate.js';
 import type { Services } from '../../services.js';
@@ -41,6 +42,7 @@ export function toAppError(err: FastifyError | Error): AppError {
 
 export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   const metrics = createMetrics();
+  for (const metric of Object.values(s.serviceAccounts.metrics)) metrics.registry.registerMetric(metric);
   const app = Fastify({
     logger: s.config.logLevel === 'silent' ? false : { level: s.config.logLevel },
     bodyLimit: s.config.maxBodyBytes,
@@ -72,12 +74,14 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   app.addHook('preHandler', async (req) => {
     const config = req.routeOptions.config;
     if (config.public || req.routeOptions.url === undefined) return;
+    // Service requests record when and from where they came (their set time runs from here).
+    const origin = { ip: req.ip, receivedAt: s.clock.now() };
     if (config.optionalAuth) {
       const token = bearerToken(req);
-      if (token) req.actorIfAny = await s.accounts.authenticate(token);
+      if (token) req.actorIfAny = { ...(await s.accounts.authenticate(token)), origin };
       return;
     }
-    req.actor = await s.accounts.authenticate(bearerToken(req));
+    req.actor = { ...(await s.accounts.authenticate(bearerToken(req))), origin };
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
@@ -126,6 +130,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   fallbackRoutes(app, s);
   inboundRoutes(app, s);
   filesRoutes(app, s);
+  servicesRoutes(app, s);
   streamRoute(app, s, metrics);
   return app;
 }

@@ -44,6 +44,7 @@ export class StreamSession {
     private readonly metrics: Metrics,
     private readonly headerToken: string | undefined,
     private readonly log: FastifyBaseLogger,
+    private readonly ip = '',
   ) {
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
     this.helloTimer = s.clock.after(HELLO_TIMEOUT_MS, () => {
@@ -134,7 +135,8 @@ export class StreamSession {
       return this.send({ type: 'result', ref: frame.ref, result: { readSeq } });
     }
     if (frame.type === 'send') {
-      const actor = this.actor;
+      // A send to a service account records when and from where it came.
+      const actor = { ...this.actor, origin: { ip: this.ip, receivedAt: this.s.clock.now() } };
       // Sends from one socket are stored in the order they arrived, as over one HTTP connection.
       const stored = this.sendQueue.then(() => this.s.messaging.send(actor, frame.conversationId, frame.message));
       this.sendQueue = stored.then(

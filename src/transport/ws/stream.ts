@@ -21,7 +21,7 @@ export function streamRoute(app: FastifyInstance, s: Services, metrics: Metrics)
     // A plain GET (no Upgrade header) gets a catalogue error instead of an empty 404.
     handler: async (req, reply) => reply.code(426).header('upgrade', 'websocket').send(errorBody(new AppError('UPGRADE_REQUIRED'), req.id)),
     wsHandler: (socket, req) => {
-      const session = new StreamSession(socket, s, metrics, bearerToken(req), req.log);
+      const session = new StreamSession(socket, s, metrics, bearerToken(req), req.log, req.ip);
       sessions.add(session);
       socket.on('close', () => sessions.delete(session));
     },

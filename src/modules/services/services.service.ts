@@ -1,0 +1,733 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../config.js';
+import { AppError } from '../../errors.js';
+import { newId } from '../../ids.js';
+import type { Actor } from '../../lib/actor.js';
+import { newToken, safeEqualHex, sha256Hex } from '../../lib/secrets.js';
+import { parseDuration } from '../../protocol/duration.js';
+import type { TaskEventBase } from '../../protocol/events.js';
+import {
+  ReplyContent,
+  type ClickBody,
+  type CreateServiceBody,
+  type CreatedService,
+  type LeasedTask,
+  type MenuItem,
+  type ProgressBody,
+  type PullBody,
+  type ReplyBody,
+  type ServiceAdminView,
+  type ServiceStats,
+  type ServiceView,
+  type TaskFailure,
+  type TaskView,
+} from '../../protocol/services.js';
+import { compileStrict } from '../../protocol/validate.js';
+import type { Message } from '../../protocol/views.js';
+import { signWebhook } from '../../protocol/webhook-signature.js';
+import type { Clock } from '../../scheduler/clock.js';
+import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
+import type { Db, Engine, Tx } from '../../storage/db.js';
+import type { MessagesTable } from '../../storage/schema.js';
+import type { ConversationsService } from '../conversations/index.js';
+import { createStream, type Emit, type EventLog, type StreamHub } from '../events/index.js';
+import type { MessagingService } from '../messaging/index.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { ECHO_MENU, echoPlugin, type ServicePlugin } from './plugins.js';
+import { countRequests, findRequest, findService, toLeasedTasks, toServiceView, toTaskView, type RequestRow, type ServiceRow } from './services.repo.js';
+
+export const SERVICE_DISPATCH_TIMER = 'service.dispatch';
+export const SERVICE_LEASE_TIMER = 'service.lease';
+const FAILURE_TEXT = 'Request failed, try again.';
+const OPEN: RequestRow['status'][] = ['queued', 'leased', 'waiting'];
+const HELD: RequestRow['status'][] = ['leased', 'waiting'];
+const MINUTE = 60_000;
+// A dispatch (webhook call, plugin run) holds its request this much longer than the call may take,
+// so only a crashed node's dispatch returns it to the queue.
+const DISPATCH_SLACK_MS = 5_000;
+const validReply = compileStrict<ReplyContent>(ReplyContent);
+
+type Config_ = Pick<
+  Config,
+  | 'echoService'
+  | 'serviceAckDeadlineMs'
+  | 'serviceReplyWindowMs'
+  | 'serviceMaxQueue'
+  | 'serviceRatePerMinute'
+  | 'serviceLeaseMs'
+  | 'serviceMaxAttempts'
+  | 'serviceRetryBaseMs'
+  | 'serviceWebhookTimeoutMs'
+  | 'serviceReplyTokenTtlMs'
+  | 'serviceReplyTokenUses'
+  | 'publicUrl'
+>;
+
+interface Intake {
+  conversationId: string;
+  kind: RequestRow['kind'];
+  clientId: string | null;
+  messageId: string | null;
+  menuKey: string | null;
+  text: string;
+}
+
+/**
+ * Service accounts: a request (a message into a direct chat with the service, or a menu click) is
+ * stored and acknowledged in one transaction — `task.ack`, or `task.failed` when it came too late,
+ * the user is over their rate or the service's queue is full. Its handler then answers it: an
+ * in-process plugin or a webhook, called by a durable timer with retries and a dead-letter list, or
+ * workers that pull it under a lease that returns it to the queue when it runs out. Replies need the
+ * holder's reply token, arrive as messages from the service, and are refused outside the reply window.
+ */
+export class ServiceAccountsService {
+  private readonly plugins = new Map<string, ServicePlugin>();
+  private baseUrl: string;
+  readonly metrics: ServiceMetrics;
+
+  constructor(
+    private readonly db: Db,
+    private readonly engine: Engine,
+    private readonly events: EventLog,
+    private readonly hub: StreamHub,
+    private readonly messaging: MessagingService,
+    private readonly conversations: ConversationsService,
+    private readonly scheduler: Scheduler,
+    private readonly clock: Clock,
+    private readonly config: Config_,
+  ) {
+    this.baseUrl = config.publicUrl.replace(/\/$/, '');
+    this.metrics = createServiceMetrics(() => this.queueDepths());
+    messaging.onSent((trx, emit, now, actor, message, members) => this.onMessage(trx, emit, now, actor, message, members));
+    scheduler.register(SERVICE_DISPATCH_TIMER, (t) => this.dispatch(t));
+    scheduler.register(SERVICE_LEASE_TIMER, (t) => this.leaseEnded(t));
+    this.registerPlugin('echo', echoPlugin);
+  }
+
+  /** The plugin API: an in-process handler that services created with `{ type: 'plugin', name }` use. */
+  registerPlugin(name: string, plugin: ServicePlugin): void {
+    this.plugins.set(name, plugin);
+  }
+
+  /** Where webhook receivers send replies, unless PARLEY_PUBLIC_URL says otherwise. */
+  listeningAt(url: string): void {
+    if (!this.config.publicUrl) this.baseUrl = url.replace(/\/$/, '');
+  }
+
+  async start(): Promise<void> {
+    if (!this.config.echoService) return;
+    if (await this.db.selectFrom('accounts').select('id').where('handle', '=', 'echo').executeTakeFirst()) return;
+    try {
+      await this.create(null, { handle: 'echo', displayName: 'Echo', description: 'Built-in demo service: answers every message and menu click.', menu: ECHO_MENU, handler: { type: 'plugin', name: 'echo' } });
+    } catch (err) {
+      // Another node created it at the same moment.
+      if (!(err instanceof AppError && err.code === 'HANDLE_TAKEN')) throw err;
+    }
+  }
+
+  // ── administration ───────────────────────────────────────────────────────────────────────────
+
+  /** Admins over the API; `actor` null is the CLI. */
+  async create(actor: Actor | null, input: CreateServiceBody): Promise<CreatedService> {
+    if (actor && !actor.isAdmin) throw new AppError('ADMIN_ONLY', 'Only an administrator may create service accounts.');
+    checkMenu(input.menu ?? []);
+    if (input.handler.type === 'plugin' && !this.plugins.has(input.handler.name)) throw new AppError('UNKNOWN_PLUGIN', `No in-process handler named ${JSON.stringify(input.handler.name)}.`);
+    const ackDeadline = bounded('ackDeadline', input.ackDeadline, this.config.serviceAckDeadlineMs, 100, 60_000);
+    const replyWindow = bounded('replyWindow', input.replyWindow, this.config.serviceReplyWindowMs, 1000, 30 * 24 * 3600_000);
+    const lease = bounded('lease', input.lease, this.config.serviceLeaseMs, 500, 3600_000);
+    const handle = input.handle.toLowerCase();
+    const token = newToken();
+    const secret = input.handler.type === 'webhook' ? (input.handler.secret ?? `whsec_${randomBytes(32).toString('base64url')}`) : null;
+    const id = newId();
+    const now = this.clock.now();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        if (await trx.selectFrom('accounts').select('id').where('handle', '=', handle).executeTakeFirst()) throw new AppError('HANDLE_TAKEN');
+        await trx
+          .insertInto('accounts')
+          .values({
+            id,
+            handle,
+            display_name: input.displayName,
+            kind: 'service',
+            // No password: a service signs in with its token only.
+            password_hash: '!',
+            is_admin: 0,
+            phone: null,
+            phone_verified_at: null,
+            email: null,
+            email_verified_at: null,
+            read_receipts: 'public',
+            last_seen_visible: 0,
+            last_seen_at: null,
+            created_at: now,
+            fallback_min_priority: 'never',
+            fallback_channel: 'sms',
+            quiet_start: null,
+            quiet_end: null,
+            time_zone: 'UTC',
+          })
+          .execute();
+        await createStream(trx, id);
+        await trx
+          .insertInto('services')
+          .values({
+            account_id: id,
+            description: input.description ?? '',
+            avatar_url: input.avatarUrl ?? null,
+            menu: JSON.stringify(input.menu ?? []),
+            handler: input.handler.type,
+            webhook_url: input.handler.type === 'webhook' ? input.handler.url : null,
+            webhook_secret: secret,
+            plugin: input.handler.type === 'plugin' ? input.handler.name : null,
+            ack_deadline_ms: ackDeadline,
+            reply_window_ms: replyWindow,
+            max_queue: input.maxQueue ?? this.config.serviceMaxQueue,
+            rate_per_minute: input.ratePerMinute ?? this.config.serviceRatePerMinute,
+            lease_ms: lease,
+            created_at: now,
+          })
+          .execute();
+        await trx
+          .insertInto('devices')
+          .values({ id: newId(), account_id: id, name: 'service token', token_hash: sha256Hex(token), acked_seq: 0, created_at: now, last_used_at: now, revoked_at: null })
+          .execute();
+      });
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (await this.db.selectFrom('accounts').select('id').where('handle', '=', handle).executeTakeFirst()) throw new AppError('HANDLE_TAKEN');
+      throw err;
+    }
+    const service = toServiceView((await findService(this.db, id))!);
+    return secret && input.handler.type === 'webhook' && !input.handler.secret ? { service, token, webhookSecret: secret } : { service, token };
+  }
+
+  async list(): Promise<ServiceView[]> {
+    const rows = await this.db
+      .selectFrom('services')
+      .innerJoin('accounts', 'accounts.id', 'services.account_id')
+      .selectAll('services')
+      .select(['accounts.handle', 'accounts.display_name'])
+      .orderBy('accounts.handle')
+      .execute();
+    return rows.map((r) => publicView(toServiceView(r)));
+  }
+
+  /** The profile and menu; its administrator and the service itself also see how it is handled. */
+  async get(actor: Actor, ref: string): Promise<ServiceView | ServiceAdminView> {
+    const view = toServiceView(await this.service(ref));
+    return actor.isAdmin || actor.accountId === view.id ? view : publicView(view);
+  }
+
+  async stats(actor: Actor, ref: string): Promise<ServiceStats> {
+    const service = await this.manageable(actor, ref);
+    const counts = await this.db
+      .selectFrom('service_requests')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('service_id', '=', service.account_id)
+      .groupBy('status')
+      .execute();
+    const by = Object.fromEntries(counts.map((c) => [c.status, Number(c.n)]));
+    const timing = await this.db
+      .selectFrom('service_requests')
+      .select((eb) => [
+        eb.fn.avg<number>(eb('acked_at', '-', eb.ref('received_at'))).as('ack_avg'),
+        eb.fn.max<number>(eb('acked_at', '-', eb.ref('received_at'))).as('ack_max'),
+      ])
+      .where('service_id', '=', service.account_id)
+      .where('acked_at', 'is not', null)
+      .executeTakeFirstOrThrow();
+    const processing = await this.db
+      .selectFrom('service_requests')
+      .select((eb) => [
+        eb.fn.avg<number>(eb('finished_at', '-', eb.ref('acked_at'))).as('avg'),
+        eb.fn.max<number>(eb('finished_at', '-', eb.ref('acked_at'))).as('max'),
+      ])
+      .where('service_id', '=', service.account_id)
+      .where('status', '=', 'done')
+      .executeTakeFirstOrThrow();
+    const num = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
+    return {
+      queued: by.queued ?? 0,
+      leased: by.leased ?? 0,
+      waiting: by.waiting ?? 0,
+      done: by.done ?? 0,
+      failed: by.failed ?? 0,
+      dead: by.dead ?? 0,
+      ackLatencyMs: { avg: num(timing.ack_avg), max: num(timing.ack_max) },
+      processingMs: { avg: num(processing.avg), max: num(processing.max) },
+    };
+  }
+
+  async deadLetters(actor: Actor, ref: string, limit = 100): Promise<TaskView[]> {
+    const service = await this.manageable(actor, ref);
+    const rows = await this.db.selectFrom('service_requests').selectAll().where('service_id', '=', service.account_id).where('status', '=', 'dead').orderBy('received_at', 'desc').limit(limit).execute();
+    return rows.map(toTaskView);
+  }
+
+  /** Puts a dead-lettered request back in the queue with fresh attempts. */
+  async retry(actor: Actor, requestId: string): Promise<TaskView> {
+    const found = await findRequest(this.db, requestId);
+    if (!found) throw new AppError('TASK_NOT_FOUND');
+    const service = await this.manageable(actor, found.service_id, 'TASK_NOT_FOUND');
+    return this.events.transact(async (trx, emit, now) => {
+      const row = await findRequest(trx, requestId);
+      if (row?.status !== 'dead') throw new AppError('TASK_NOT_DEAD');
+      await trx.updateTable('service_requests').set({ status: 'queued', attempts: 0, failure: null, finished_at: null }).where('id', '=', requestId).execute();
+      await this.enqueued(trx, emit, now, service, row);
+      return toTaskView({ ...row, status: 'queued', attempts: 0, failure: null, finished_at: null });
+    });
+  }
+
+  /** A request as its user, its service or an administrator sees it. */
+  async task(actor: Actor, requestId: string): Promise<TaskView> {
+    const row = await findRequest(this.db, requestId);
+    if (!row || (row.account_id !== actor.accountId && row.service_id !== actor.accountId && !actor.isAdmin)) throw new AppError('TASK_NOT_FOUND');
+    return toTaskView(row);
+  }
+
+  // ── requests ─────────────────────────────────────────────────────────────────────────────────
+
+  private async onMessage(trx: Tx, emit: Emit, now: number, actor: Actor, message: MessagesTable, members: string[]): Promise<void> {
+    if (members.length !== 2) return;
+    const other = members.find((m) => m !== actor.accountId);
+    if (!other) return;
+    const service = await findService(trx, other);
+    if (!service) return;
+    const conversation = await trx.selectFrom('conversations').select('kind').where('id', '=', message.conversation_id).executeTakeFirst();
+    if (conversation?.kind !== 'direct') return;
+    await this.intake(trx, emit, now, service, actor, {
+      conversationId: message.conversation_id,
+      kind: 'message',
+      clientId: message.client_id,
+      messageId: message.id,
+      menuKey: null,
+      text: message.attachment_name !== null && message.body === '' ? `[file] ${message.attachment_name}` : message.body,
+    });
+  }
+
+  /** A menu click: answered like a message, in the user's direct chat with the service. */
+  async click(actor: Actor, ref: string, input: ClickBody): Promise<TaskView> {
+    const service = await this.service(ref);
+    const label = menuLabels(JSON.parse(service.menu) as MenuItem[]).get(input.key);
+    if (label === undefined) throw new AppError('UNKNOWN_MENU_KEY', `${service.handle} has no menu item ${JSON.stringify(input.key)}.`);
+    const { conversation } = await this.conversations.create(actor, { kind: 'direct', with: service.account_id });
+    return this.events.transact(async (trx, emit, now) => {
+      const clientId = input.clientId ?? null;
+      if (clientId !== null) {
+        const existing = await trx
+          .selectFrom('service_requests')
+          .selectAll()
+          .where('service_id', '=', service.account_id)
+          .where('account_id', '=', actor.accountId)
+          .where('client_id', '=', clientId)
+          .executeTakeFirst();
+        if (existing) {
+          if (existing.kind !== 'menu' || existing.menu_key !== input.key) throw new AppError('CLIENT_ID_REUSED');
+          return toTaskView(existing);
+        }
+      }
+      const row = await this.intake(trx, emit, now, service, actor, { conversationId: conversation.id, kind: 'menu', clientId, messageId: null, menuKey: input.key, text: label });
+      return toTaskView(row);
+    });
+  }
+
+  /** Records the request and sends the first reply, in the caller's transaction. */
+  private async intake(trx: Tx, emit: Emit, now: number, service: ServiceRow, actor: Actor, input: Intake): Promise<RequestRow> {
+    const receivedAt = Math.min(actor.origin?.receivedAt ?? now, now);
+    let failure: TaskFailure | null = null;
+    if (now - receivedAt > Number(service.ack_deadline_ms)) failure = 'ack_timeout';
+    else if ((await countRequests(trx, service.account_id, { accountId: actor.accountId, since: now - MINUTE })) >= service.rate_per_minute) failure = 'rate_limited';
+    else if ((await countRequests(trx, service.account_id, { statuses: OPEN })) >= service.max_queue) failure = 'overloaded';
+    const row: RequestRow = {
+      id: newId(),
+      service_id: service.account_id,
+      account_id: actor.accountId,
+      device_id: actor.deviceId || null,
+      ip: actor.origin?.ip ?? null,
+      conversation_id: input.conversationId,
+      kind: input.kind,
+      client_id: input.clientId,
+      message_id: input.messageId,
+      menu_key: input.menuKey,
+      text: input.text,
+      status: failure ? 'failed' : 'queued',
+      failure,
+      attempts: 0,
+      received_at: receivedAt,
+      acked_at: failure ? null : now,
+      finished_at: failure ? now : null,
+      lease_owner: null,
+      lease_until: null,
+      reply_token_hash: null,
+      reply_uses: 0,
+      reply_expires_at: null,
+    };
+    await trx.insertInto('service_requests').values(row).execute();
+    if (failure) {
+      emit(row.account_id, 'task.failed', { ...eventBase(row), reason: failure, message: FAILURE_TEXT }, refs(row));
+      this.metrics.failures.labels(service.handle, failure).inc();
+      return row;
+    }
+    emit(row.account_id, 'task.ack', { ...eventBase(row), receivedAt: new Date(receivedAt).toISOString(), ackedAt: new Date(now).toISOString() }, refs(row));
+    this.metrics.ackLatency.labels(service.handle).observe((now - receivedAt) / 1000);
+    await this.enqueued(trx, emit, now, service, row);
+    return row;
+  }
+
+  /** A request (new or back in the queue) waits for its handler: wake the workers, or call the webhook/plugin. */
+  private async enqueued(trx: Tx, emit: Emit, dueAt: number, service: ServiceRow, row: RequestRow): Promise<void> {
+    emit(service.account_id, 'task.new', { requestId: row.id, kind: row.kind });
+    if (service.handler !== 'workers') await this.scheduler.schedule(trx, { kind: SERVICE_DISPATCH_TIMER, key: `service.dispatch:${row.id}`, dueAt, payload: { requestId: row.id } });
+  }
+
+  // ── workers ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Leases up to `max` waiting requests to the calling worker (the service's token), waiting up to
+   * `waitMs` for one when none waits. Each comes with its own reply token.
+   */
+  async pull(actor: Actor, input: PullBody, aborted?: AbortSignal): Promise<LeasedTask[]> {
+    const service = await this.ownService(actor);
+    const deadline = this.clock.now() + (input.waitMs ?? 0);
+    let signalled = false;
+    let wake = () => {};
+    const onEvent = () => {
+      signalled = true;
+      wake();
+    };
+    // Attached before looking, so a request queued while we look is not missed.
+    const detach = this.hub.attach(service.account_id, { deviceId: `pull:${actor.deviceId}`, onEvents: onEvent, onEphemeral: () => {}, onRevoked: onEvent }, false);
+    try {
+      for (;;) {
+        signalled = false;
+        const tasks = await this.lease(service, input.max ?? 10, `worker:${actor.deviceId}:${newId()}`);
+        const remaining = deadline - this.clock.now();
+        if (tasks.length > 0 || remaining <= 0 || aborted?.aborted) return tasks;
+        if (signalled) continue;
+        await new Promise<void>((resolve) => {
+          const timer = this.clock.after(remaining, resolve);
+          wake = () => {
+            timer.cancel();
+            resolve();
+          };
+          aborted?.addEventListener('abort', wake, { once: true });
+        });
+        wake = () => {};
+      }
+    } finally {
+      detach();
+    }
+  }
+
+  private async lease(service: ServiceRow, max: number, owner: string): Promise<LeasedTask[]> {
+    const tokens = new Map<string, string>();
+    const rows = await this.db.transaction().execute(async (trx) => {
+      let query = trx.selectFrom('service_requests').selectAll().where('service_id', '=', service.account_id).where('status', '=', 'queued').orderBy('received_at').limit(max);
+      // Several nodes' workers pull at once: each takes rows the others have not locked.
+      if (this.engine === 'postgres') query = query.forUpdate().skipLocked();
+      const found = await query.execute();
+      const now = this.clock.now();
+      const leased: RequestRow[] = [];
+      for (const row of found) {
+        const token = replyToken();
+        const held = await this.hold(trx, row, owner, now + Number(service.lease_ms), token, now);
+        if (!held) continue;
+        tokens.set(row.id, token);
+        leased.push(held);
+      }
+      return leased;
+    });
+    return toLeasedTasks(this.db, rows, tokens, this.baseUrl);
+  }
+
+  /** Hands a queued request to `owner` until `until`, with a fresh reply token and a timer for the lease's end. */
+  private async hold(trx: Tx, row: RequestRow, owner: string, until: number, token: string, now: number): Promise<RequestRow | undefined> {
+    const changes = {
+      status: 'leased' as const,
+      attempts: row.attempts + 1,
+      lease_owner: owner,
+      lease_until: until,
+      reply_token_hash: sha256Hex(token),
+      reply_uses: 0,
+      reply_expires_at: now + this.config.serviceReplyTokenTtlMs,
+    };
+    const result = await trx.updateTable('service_requests').set(changes).where('id', '=', row.id).where('status', '=', 'queued').executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return undefined;
+    await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: `service.lease:${row.id}`, dueAt: until, payload: { requestId: row.id, owner } });
+    return { ...row, ...changes };
+  }
+
+  /** Timer: the holder neither finished nor was heard from in time. */
+  private async leaseEnded(timer: FiredTimer): Promise<void> {
+    const { requestId, owner } = timer.payload as { requestId: string; owner: string };
+    await this.events.transact(async (trx, emit, now) => {
+      const row = await findRequest(trx, requestId);
+      if (!row || row.lease_owner !== owner || !HELD.includes(row.status)) return;
+      if (Number(row.lease_until) > now) {
+        // Extended by a reply or progress report since the timer was set.
+        await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: `service.lease:${row.id}`, dueAt: Number(row.lease_until), payload: { requestId, owner } });
+        return;
+      }
+      const service = (await findService(trx, row.service_id))!;
+      // A webhook that accepted the request and answered through its reply URL has had its say.
+      if (row.status === 'waiting') return this.finish(trx, emit, now, service, row);
+      await this.retryOrDeadLetter(trx, emit, now, service, row, 'lease expired');
+    });
+  }
+
+  private async retryOrDeadLetter(trx: Tx, emit: Emit, now: number, service: ServiceRow, row: RequestRow, why: string): Promise<void> {
+    const released = { lease_owner: null, lease_until: null, reply_token_hash: null, failure: why.slice(0, 500) };
+    if (row.attempts >= this.config.serviceMaxAttempts) {
+      await trx.updateTable('service_requests').set({ ...released, status: 'dead', finished_at: now }).where('id', '=', row.id).execute();
+      emit(row.account_id, 'task.failed', { ...eventBase(row), reason: 'handler_failed', message: FAILURE_TEXT }, refs(row));
+      this.metrics.failures.labels(service.handle, 'dead_lettered').inc();
+      return;
+    }
+    await trx.updateTable('service_requests').set({ ...released, status: 'queued' }).where('id', '=', row.id).execute();
+    this.metrics.failures.labels(service.handle, 'retried').inc();
+    const backoff = service.handler === 'workers' ? 0 : this.config.serviceRetryBaseMs * 2 ** Math.max(0, row.attempts - 1);
+    await this.enqueued(trx, emit, now + backoff, service, row);
+  }
+
+  // ── answers ──────────────────────────────────────────────────────────────────────────────────
+
+  /** A second reply: a message from the service in the user's chat. `done` also finishes the request. */
+  async reply(requestId: string, input: ReplyBody): Promise<{ message: Message }> {
+    return this.events.transact(async (trx, emit, now) => {
+      const { row, service } = await this.holder(trx, requestId, input.token, now);
+      if (row.reply_uses >= this.config.serviceReplyTokenUses) throw new AppError('REPLY_TOKEN_EXPIRED', `A reply token allows ${this.config.serviceReplyTokenUses} replies.`);
+      await this.checkWindow(trx, service, row.account_id, now);
+      const message = await this.deliver(trx, emit, now, service, row, input.content);
+      await trx
+        .updateTable('service_requests')
+        .set({ reply_uses: row.reply_uses + 1, lease_until: Math.max(Number(row.lease_until), now + Number(service.lease_ms)) })
+        .where('id', '=', row.id)
+        .execute();
+      if (input.done) await this.finish(trx, emit, now, service, row);
+      return { message };
+    });
+  }
+
+  async progress(requestId: string, input: ProgressBody): Promise<void> {
+    await this.events.transact(async (trx, emit, now) => {
+      const { row, service } = await this.holder(trx, requestId, input.token, now);
+      await trx.updateTable('service_requests').set({ lease_until: Math.max(Number(row.lease_until), now + Number(service.lease_ms)) }).where('id', '=', row.id).execute();
+      emit(row.account_id, 'task.progress', { ...eventBase(row), text: input.text ?? null, percent: input.percent ?? null }, refs(row));
+    });
+  }
+
+  async done(requestId: string, token: string): Promise<TaskView> {
+    return this.events.transact(async (trx, emit, now) => {
+      const { row, service } = await this.holder(trx, requestId, token, now);
+      await this.finish(trx, emit, now, service, row);
+      return toTaskView({ ...row, status: 'done', finished_at: now });
+    });
+  }
+
+  /** The request, if `token` is its current holder's and still valid. */
+  private async holder(trx: Tx, requestId: string, token: string, now: number): Promise<{ row: RequestRow; service: ServiceRow }> {
+    const row = await findRequest(trx, requestId);
+    if (!row) throw new AppError('TASK_NOT_FOUND');
+    if (row.reply_token_hash === null || !safeEqualHex(sha256Hex(token), row.reply_token_hash)) throw new AppError('REPLY_TOKEN_INVALID');
+    if (!HELD.includes(row.status)) throw new AppError('TASK_CLOSED');
+    if (now > Number(row.reply_expires_at)) throw new AppError('REPLY_TOKEN_EXPIRED');
+    return { row, service: (await findService(trx, row.service_id))! };
+  }
+
+  private async checkWindow(trx: Tx, service: ServiceRow, accountId: string, now: number): Promise<void> {
+    const last = await trx
+      .selectFrom('service_requests')
+      .select((eb) => eb.fn.max<number>('received_at').as('at'))
+      .where('service_id', '=', service.account_id)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    const at = last?.at === null || last?.at === undefined ? null : Number(last.at);
+    if (at === null || now > at + Number(service.reply_window_ms)) {
+      throw new AppError('REPLY_WINDOW_CLOSED', undefined, { lastRequestAt: at === null ? null : new Date(at).toISOString(), windowMs: Number(service.reply_window_ms) });
+    }
+  }
+
+  private async deliver(trx: Tx, emit: Emit, now: number, service: ServiceRow, row: RequestRow, content: ReplyContent): Promise<Message> {
+    const actor: Actor = { accountId: service.account_id, deviceId: '', isAdmin: false };
+    return this.messaging.sendContent(trx, emit, now, actor, row.conversation_id, plainText(content), { ...content, requestId: row.id });
+  }
+
+  private async finish(trx: Tx, emit: Emit, now: number, service: ServiceRow, row: RequestRow): Promise<void> {
+    await trx.updateTable('service_requests').set({ status: 'done', finished_at: now, lease_owner: null, lease_until: null }).where('id', '=', row.id).execute();
+    await this.scheduler.cancel(trx, `service.lease:${row.id}`);
+    emit(row.account_id, 'task.done', eventBase(row), refs(row));
+    if (row.acked_at !== null) this.metrics.processing.labels(service.handle).observe((now - Number(row.acked_at)) / 1000);
+  }
+
+  // ── webhook and plugin handlers ──────────────────────────────────────────────────────────────
+
+  /** Timer: hands a queued request to the service's webhook or plugin; failures retry with backoff. */
+  private async dispatch(timer: FiredTimer): Promise<void> {
+    const { requestId } = timer.payload as { requestId: string };
+    const token = replyToken();
+    const owner = `dispatch:${newId()}`;
+    const claimed = await this.db.transaction().execute(async (trx) => {
+      const row = await findRequest(trx, requestId);
+      if (row?.status !== 'queued') return undefined;
+      const service = (await findService(trx, row.service_id))!;
+      if (service.handler === 'workers') return undefined;
+      const now = this.clock.now();
+      const held = await this.hold(trx, row, owner, now + this.config.serviceWebhookTimeoutMs + DISPATCH_SLACK_MS, token, now);
+      return held && { row: held, service };
+    });
+    if (!claimed) return;
+    const { service } = claimed;
+    const [task] = await toLeasedTasks(this.db, [claimed.row], new Map([[requestId, token]]), this.baseUrl);
+    let replies: ReplyContent[] | undefined;
+    let error: string | undefined;
+    try {
+      if (service.handler === 'plugin') {
+        const plugin = this.plugins.get(service.plugin!);
+        if (!plugin) throw new Error(`no plugin ${service.plugin} on this node`);
+        replies = await plugin.handle(task!, this.clock);
+      } else {
+        replies = await this.callWebhook(service, task!);
+      }
+    } catch (err) {
+      error = (err as Error).message || String(err);
+    }
+    await this.events.transact(async (trx, emit, now) => {
+      const row = await findRequest(trx, requestId);
+      // The call outlived its hold and the request moved on.
+      if (!row || row.lease_owner !== owner || row.status !== 'leased') return;
+      if (error !== undefined) {
+        await this.scheduler.cancel(trx, `service.lease:${row.id}`);
+        return this.retryOrDeadLetter(trx, emit, now, service, row, error);
+      }
+      if (replies === undefined) {
+        // Accepted: the answer comes later through the reply URL, until the token expires.
+        const until = Number(row.reply_expires_at);
+        await trx.updateTable('service_requests').set({ status: 'waiting', lease_until: until }).where('id', '=', row.id).execute();
+        await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: `service.lease:${row.id}`, dueAt: until, payload: { requestId, owner } });
+        return;
+      }
+      for (const content of replies) await this.deliver(trx, emit, now, service, row, content);
+      await this.finish(trx, emit, now, service, row);
+    });
+  }
+
+  /**
+   * POSTs the request, signed. A 2xx answer may carry the replies at once (`{"replies": [...]}`);
+   * an empty one means the receiver answers later through the reply URL.
+   */
+  private async callWebhook(service: ServiceRow, task: LeasedTask): Promise<ReplyContent[] | undefined> {
+    const body = JSON.stringify({ type: 'task', task });
+    const aborter = new AbortController();
+    const timeout = this.clock.after(this.config.serviceWebhookTimeoutMs, () => aborter.abort());
+    try {
+      const res = await fetch(service.webhook_url!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'parley-signature': signWebhook(service.webhook_secret!, body, this.clock.now()), 'parley-request-id': task.id, 'user-agent': 'Parley-Webhook/1' },
+        body,
+        signal: aborter.signal,
+        redirect: 'manual',
+      });
+      const text = await res.text();
+      if (res.status < 200 || res.status > 299) throw new Error(`webhook answered HTTP ${res.status}`);
+      if (text.trim() === '') return undefined;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new Error('webhook answered with invalid JSON');
+      }
+      const replies = (parsed as { replies?: unknown } | null)?.replies;
+      if (replies === undefined) return undefined;
+      if (!Array.isArray(replies) || replies.length > this.config.serviceReplyTokenUses || !replies.every((r) => validReply(r))) throw new Error('webhook answered with invalid replies');
+      return replies as ReplyContent[];
+    } finally {
+      timeout.cancel();
+    }
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────────────────────────────
+
+  private async service(ref: string): Promise<ServiceRow> {
+    const service = await findService(this.db, ref);
+    if (!service) throw new AppError('SERVICE_NOT_FOUND');
+    return service;
+  }
+
+  /** The service the caller is (its token). */
+  private async ownService(actor: Actor): Promise<ServiceRow> {
+    const service = await findService(this.db, actor.accountId);
+    if (!service) throw new AppError('NOT_A_SERVICE');
+    return service;
+  }
+
+  /** Administrators manage every service; a service sees its own operations. */
+  private async manageable(actor: Actor, ref: string, hidden: 'SERVICE_NOT_FOUND' | 'TASK_NOT_FOUND' = 'SERVICE_NOT_FOUND'): Promise<ServiceRow> {
+    const service = await findService(this.db, ref);
+    if (!service) throw new AppError(hidden);
+    if (!actor.isAdmin && actor.accountId !== service.account_id) throw hidden === 'TASK_NOT_FOUND' ? new AppError(hidden) : new AppError('ADMIN_ONLY');
+    return service;
+  }
+
+  private async queueDepths(): Promise<{ service: string; status: string; n: number }[]> {
+    const rows = await this.db
+      .selectFrom('service_requests')
+      .innerJoin('accounts', 'accounts.id', 'service_requests.service_id')
+      .select(['accounts.handle', 'service_requests.status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('service_requests.status', 'in', OPEN)
+      .groupBy(['accounts.handle', 'service_requests.status'])
+      .execute();
+    return rows.map((r) => ({ service: r.handle, status: r.status, n: Number(r.n) }));
+  }
+}
+
+function eventBase(row: RequestRow): TaskEventBase {
+  return { requestId: row.id, serviceId: row.service_id, conversationId: row.conversation_id, clientId: row.client_id, messageId: row.message_id };
+}
+
+function refs(row: RequestRow): { conversationId: string; messageId?: string } {
+  return row.message_id ? { conversationId: row.conversation_id, messageId: row.message_id } : { conversationId: row.conversation_id };
+}
+
+function replyToken(): string {
+  return newToken().replace(/^prl_/, 'rpl_');
+}
+
+function publicView(view: ServiceAdminView): ServiceView {
+  const { id, handle, displayName, description, avatarUrl, menu, ackDeadlineMs, replyWindowMs } = view;
+  return { id, handle, displayName, description, avatarUrl, menu, ackDeadlineMs, replyWindowMs };
+}
+
+function bounded(field: string, value: string | number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  if (ms > max) throw new AppError('DURATION_TOO_LONG', `${field} may be at most ${max} ms.`);
+  if (ms < min) throw new AppError('INVALID_DURATION', `${field} must be at least ${min} ms.`);
+  return ms;
+}
+
+function menuLabels(menu: MenuItem[]): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const item of menu) {
+    if ('items' in item) for (const leaf of item.items) labels.set(leaf.key, leaf.label);
+    else labels.set(item.key, item.label);
+  }
+  return labels;
+}
+
+function checkMenu(menu: MenuItem[]): void {
+  const keys = menu.flatMap((item) => ('items' in item ? item.items.map((leaf) => leaf.key) : [item.key]));
+  if (new Set(keys).size !== keys.length) throw new AppError('INVALID_MENU', 'Menu keys must be unique.');
+}
+
+/** The message text of a reply: what clients without rich rendering (and SMS fallback) show. */
+function plainText(content: ReplyContent): string {
+  switch (content.type) {
+    case 'text':
+      return content.text;
+    case 'card':
+      return [content.title, content.description, content.url].filter(Boolean).join('\n');
+    default:
+      return [content.caption, content.url].filter(Boolean).join('\n');
+  }
+}

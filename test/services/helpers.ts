@@ -1,0 +1,67 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CreateServiceBody, CreatedService, ParleyClient, StreamEvent } from '../../sdk/index.js';
+import { createNodeClient } from '../../sdk/node.js';
+import type { ParleyStream } from '../../sdk/stream.js';
+import type { TestServer } from '../support/server.js';
+
+export type User = ParleyClient & { accountId: string; handle: string };
+
+/** Creates a service through the admin API and returns it with a client logged in as the service (its token). */
+export async function createService(server: { url: string }, admin: ParleyClient, body: CreateServiceBody): Promise<CreatedService & { client: ParleyClient }> {
+  const created = await admin.createService(body);
+  return { ...created, client: createNodeClient({ baseUrl: server.url, token: created.token }) };
+}
+
+/** Opens a stream and waits until it is live. */
+export async function openStream(client: ParleyClient): Promise<ParleyStream> {
+  const stream = client.stream();
+  await stream.waitForState('open');
+  return stream;
+}
+
+/** Collects every event of a stream. */
+export function collect(stream: ParleyStream): StreamEvent[] {
+  const events: StreamEvent[] = [];
+  stream.on('event', (e) => void events.push(e));
+  return events;
+}
+
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface WebhookReceiver {
+  url: string;
+  calls: { headers: IncomingMessage['headers']; body: string }[];
+  /** Decides each answer: status and body. */
+  answer: (body: string, call: number) => { status: number; body?: string } | Promise<{ status: number; body?: string }>;
+  close(): Promise<void>;
+}
+
+/** A real HTTP server on loopback standing in for the service's webhook endpoint. */
+export async function webhookReceiver(answer: WebhookReceiver['answer']): Promise<WebhookReceiver> {
+  const receiver: WebhookReceiver = { url: '', calls: [], answer, close: async () => {} };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', async () => {
+      receiver.calls.push({ headers: req.headers, body });
+      const out = await receiver.answer(body, receiver.calls.length);
+      res.writeHead(out.status, { 'content-type': 'application/json' }).end(out.body ?? '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  receiver.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return receiver;
+}
+
+export function rows(server: TestServer) {
+  return server.app.services.storage.db.selectFrom('service_requests').selectAll().execute();
+}
