@@ -6,26 +6,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/support/server.js';
-import { chromiumAvailable, launchChromium, newPage, screenshot, signUp } from './support/browser.js';
+import { chromiumAvailable, launchChromium, newPage, screenshot, signUp, until } from './support/browser.js';
 
 const run = chromiumAvailable();
-
-/** Polls until `fn` returns a truthy value (or `fn` stops throwing). */
-async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const message = (page: Page, text: string) => page.locator('article.msg', { hasText: text });
 const tickOf = (page: Page, text: string) => message(page, text).locator('[data-tick]').first().getAttribute('data-tick');

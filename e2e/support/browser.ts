@@ -55,3 +55,20 @@ export async function logIn(page: Page, handle: string, password = `password-${h
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByTestId('conversation-list').waitFor();
 }
+
+/** Polls until `fn` returns a truthy value (or `fn` stops throwing). */
+export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value as NonNullable<T>;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -78,3 +78,15 @@ export function initials(name: string): string {
   if (chars[0] && /[\u3000-\u9fff\uac00-\ud7af]/.test(chars[0])) return chars[0];
   return ((chars[0] ?? '?') + ([...(parts[1] ?? '')][0] ?? '')).toUpperCase();
 }
+
+/** 1536 → "1.5 KB" (powers of 1024, as file managers show them). */
+export function fileSize(bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

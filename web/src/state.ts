@@ -760,7 +760,7 @@ export async function loadOlder(id: string): Promise<void> {
   }
 }
 
-function upsertMessage(m: Message, isNew: boolean): void {
+export function upsertMessage(m: Message, isNew: boolean): void {
   const conv = state.conversations.get(m.conversationId);
   if (!conv) void refreshConversation(m.conversationId);
   const chat = state.chats.get(m.conversationId);
@@ -855,7 +855,7 @@ export interface SendOptions {
   fallback: 'auto' | 'ask' | 'never';
 }
 
-function newClientId(): string {
+export function newClientId(): string {
   // getRandomValues works on plain http too (randomUUID needs a secure context).
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;

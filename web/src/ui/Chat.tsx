@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message, MessageReceipts } from '../../../sdk/index.js';
-import { clockTime, durationMs, fullTime, humanDuration, lastSeen, parseDeadline } from '../format.js';
+import { clockTime, durationMs, fileSize, fullTime, humanDuration, lastSeen, parseDeadline } from '../format.js';
+import { attachFiles, cancelFile, downloadAttachment, isImage, outgoing, pauseFile, PREVIEW_MAX_BYTES, previewOf, resumeFile, SOURCE_TEXT, type OutgoingFile } from '../files.js';
 import {
   accountName,
   client,
@@ -27,7 +28,7 @@ import {
   type RecipientStatus,
   type SendOptions,
 } from '../state.js';
-import { Avatar, Link, Modal } from './common.js';
+import { Avatar, Link, Modal, PaperclipIcon } from './common.js';
 import { GroupMembers } from './Members.js';
 import { Ticks } from './Ticks.js';
 
@@ -42,6 +43,7 @@ export function ChatView(props: { id: string }) {
   const [editing, setEditing] = useState<Message | null>(null);
   const [showInfo, setShowInfo] = useState(false);
   const [receiptsFor, setReceiptsFor] = useState<Message | null>(null);
+  const [dropping, setDropping] = useState(false);
   const composer = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
@@ -91,7 +93,31 @@ export function ChatView(props: { id: string }) {
   };
 
   return (
-    <section class="chat" aria-label={`Chat with ${title}`}>
+    <section
+      class={`chat${dropping ? ' dropping' : ''}`}
+      aria-label={`Chat with ${title}`}
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'copy';
+        setDropping(true);
+      }}
+      onDragLeave={(e) => {
+        // Leaving for a child element is not leaving the chat.
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDropping(false);
+      }}
+      onDrop={(e) => {
+        setDropping(false);
+        if (!e.dataTransfer?.files.length) return;
+        e.preventDefault();
+        attachFiles(id, e.dataTransfer.files);
+      }}
+    >
+      {dropping && (
+        <p class="drop-hint" aria-hidden="true">
+          Drop to send to {title}
+        </p>
+      )}
       <header class="chat-head">
         <Link href="/" class="back" aria-label="Back to chats">
           ←
@@ -131,6 +157,7 @@ function MessageList(props: { conv: Conversation; onReply: (m: Message) => void;
   const chat = state.chats.get(conv.id);
   const messages = chat?.messages ?? [];
   const pending = [...state.pending.values()].filter((p) => p.conversationId === conv.id);
+  const files = [...outgoing.values()].filter((f) => f.conversationId === conv.id);
   const listRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const fromBottom = useRef(0);
@@ -194,6 +221,9 @@ function MessageList(props: { conv: Conversation; onReply: (m: Message) => void;
         ))}
         {pending.map((p) => (
           <PendingItem key={p.clientId} p={p} />
+        ))}
+        {files.map((f) => (
+          <OutgoingFileItem key={f.clientId} f={f} />
         ))}
       </div>
       {showJump && (
@@ -284,9 +314,12 @@ function MessageItem(props: { m: Message; conv: Conversation; onReply: (m: Messa
             </span>
           </blockquote>
         )}
-        <p class="text" dir="auto">
-          {deleted ? <em>This message was deleted.</em> : m.text}
-        </p>
+        {m.attachment && !deleted && <AttachmentView m={m} mine={mine} />}
+        {(deleted || m.text || !m.attachment) && (
+          <p class="text" dir="auto">
+            {deleted ? <em>This message was deleted.</em> : m.text}
+          </p>
+        )}
         <p class="meta">
           {flags.length > 0 && !deleted && <span class="flags">{flags.join(' · ')}</span>}
           {m.editedAt && !deleted && <span class="edited">edited</span>}
@@ -404,6 +437,97 @@ function PendingItem(props: { p: PendingMessage }) {
   );
 }
 
+function AttachmentView(props: { m: Message; mine: boolean }) {
+  const { m } = props;
+  const a = m.attachment!;
+  const preview = isImage(a.mime) && a.size <= PREVIEW_MAX_BYTES ? previewOf(m) : undefined;
+  const instant = a.source !== 'uploaded';
+  return (
+    <div class="attachment" data-testid="attachment">
+      {preview !== undefined &&
+        (preview ? (
+          <img class="preview" src={preview} alt={a.name} data-testid="attachment-preview" />
+        ) : (
+          <div class="preview placeholder" aria-hidden="true">
+            {preview === null ? '…' : '🖼'}
+          </div>
+        ))}
+      <div class="file-line">
+        <PaperclipIcon />
+        <span class="file-name" dir="auto">
+          {a.name}
+        </span>
+        <span class="hint">{fileSize(a.size)}</span>
+        <button type="button" class="secondary small" onClick={() => void downloadAttachment(m)} aria-label={`Download ${a.name}`}>
+          Download
+        </button>
+      </div>
+      {props.mine && (
+        <p class={`source${instant ? ' instant' : ''}`} data-testid="attachment-source" data-source={a.source} title={SOURCE_TEXT[a.source]}>
+          {instant ? `⚡ Sent instantly · ${a.source === 'local' ? 'this server had it' : 'from the central server'}` : 'Uploaded'}
+        </p>
+      )}
+    </div>
+  );
+}
+
+const PHASE_TEXT: Record<OutgoingFile['phase'], string> = {
+  hashing: 'Hashing',
+  sending: 'Checking the server',
+  uploading: 'Uploading',
+  paused: 'Paused',
+  failed: 'Not sent',
+};
+
+function OutgoingFileItem(props: { f: OutgoingFile }) {
+  const f = props.f;
+  const size = f.file.size;
+  const percent = Math.floor((f.done / size) * 100);
+  const measured = f.phase === 'hashing' || f.phase === 'uploading' || f.phase === 'paused';
+  const status = `${PHASE_TEXT[f.phase]}${measured ? ` ${percent}%` : '…'}`;
+  return (
+    <article class="msg mine pending" data-client-id={f.clientId} data-testid="outgoing-file" data-phase={f.phase} aria-label={`You, sending ${f.file.name}`}>
+      <div class="bubble attachment">
+        {f.previewUrl && <img class="preview" src={f.previewUrl} alt={f.file.name} />}
+        <div class="file-line">
+          <PaperclipIcon />
+          <span class="file-name" dir="auto">
+            {f.file.name}
+          </span>
+          <span class="hint">{fileSize(size)}</span>
+        </div>
+        {f.phase !== 'failed' && (
+          <label class="transfer-progress">
+            <span data-testid="transfer-status">{status}</span>
+            {/* An indeterminate bar while only the server is thinking. */}
+            <progress max={size} value={f.phase === 'sending' ? undefined : f.done} />
+          </label>
+        )}
+        {f.phase === 'failed' && (
+          <p class="statuses failed" role="alert">
+            Not sent: {f.error}
+          </p>
+        )}
+        <p class="file-actions">
+          {f.phase === 'uploading' && (
+            <button type="button" class="link-button" onClick={() => pauseFile(f.clientId)}>
+              Pause
+            </button>
+          )}
+          {(f.phase === 'paused' || f.phase === 'failed') && (
+            <button type="button" class="link-button" onClick={() => resumeFile(f.clientId)}>
+              {f.phase === 'paused' ? 'Resume' : 'Retry'}
+            </button>
+          )}
+          <button type="button" class="link-button" onClick={() => cancelFile(f.clientId)}>
+            Cancel
+          </button>
+        </p>
+      </div>
+    </article>
+  );
+}
+
 const DEADLINES: [string, string][] = [
   ['', 'No deadline'],
   ['10000', '10 seconds'],
@@ -422,6 +546,7 @@ function Composer(props: { conv: Conversation; inputRef: { current: HTMLTextArea
   const [showOptions, setShowOptions] = useState(false);
   const [error, setError] = useState('');
   const typingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const fileInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     if (editing) setText(editing.text);
@@ -570,6 +695,22 @@ function Composer(props: { conv: Conversation; inputRef: { current: HTMLTextArea
         <button type="button" class="icon-button options-toggle" aria-expanded={showOptions} aria-controls="send-options" aria-label="Send options" title="Send options" onClick={() => setShowOptions(!showOptions)} disabled={!!editing}>
           ⚙
         </button>
+        <button type="button" class="icon-button" aria-label="Attach files" title="Attach files" onClick={() => fileInput.current?.click()} disabled={!!editing}>
+          <PaperclipIcon />
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          data-testid="attach-input"
+          onChange={(e) => {
+            const input = e.currentTarget;
+            if (input.files?.length) attachFiles(conv.id, input.files);
+            // Picking the same file again must fire change again.
+            input.value = '';
+          }}
+        />
         <label class="sr-only" for="composer-input">
           Message to {conversationTitle(conv)}
         </label>
@@ -591,6 +732,11 @@ function Composer(props: { conv: Conversation; inputRef: { current: HTMLTextArea
             }
           }}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            if (!e.clipboardData?.files.length || editing) return;
+            e.preventDefault();
+            attachFiles(conv.id, e.clipboardData.files);
+          }}
           onBlur={stopTyping}
           maxLength={10000}
           dir="auto"

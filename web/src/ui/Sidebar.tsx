@@ -64,7 +64,7 @@ function ConversationItem(props: { conv: Conversation; current: boolean }) {
   const preview = typing.length
     ? `${c.kind === 'group' ? `${typing.join(', ')} ` : ''}typing…`
     : last
-      ? `${mine ? 'You: ' : c.kind === 'group' ? `${accountName(last.senderId)}: ` : ''}${last.deletedAt ? 'Message deleted' : last.text}`
+      ? `${mine ? 'You: ' : c.kind === 'group' ? `${accountName(last.senderId)}: ` : ''}${last.deletedAt ? 'Message deleted' : last.text || (last.attachment ? `File: ${last.attachment.name}` : '')}`
       : 'No messages yet';
   const label = `${title}${online ? ', online' : ''}${c.unreadCount ? `, ${c.unreadCount} unread` : ''}: ${preview}`;
   return (

@@ -1,0 +1,140 @@
+/**
+ * Files in the web app, in Chromium against a real server: a file is hashed in a worker, uploaded
+ * (with progress), received and downloaded byte for byte on the other side; an image shows a
+ * preview; the same bytes sent again go "instantly" without an upload; an upload paused midway
+ * resumes from the server's offset.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../test/support/server.js';
+import { chromiumAvailable, launchChromium, newPage, screenshot, signUp, until } from './support/browser.js';
+
+const run = chromiumAvailable();
+
+// A 2×2 PNG, enough for the browser to decode a real image.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4zwAE/xkgFAAb8gP91pbyKwAAAABJRU5ErkJggg==', 'base64');
+
+const fileMessages = (page: Page, name: string) => page.locator('article.msg[data-message-id]', { has: page.getByTestId('attachment').filter({ hasText: name }) });
+
+async function attach(page: Page, name: string, mimeType: string, buffer: Buffer): Promise<void> {
+  await page.getByTestId('attach-input').setInputFiles({ name, mimeType, buffer });
+}
+
+/** Resolves when `count` file messages named `name` are on the page, with the newest one's source badge. */
+async function newestSource(page: Page, name: string, count: number): Promise<string | null> {
+  await until(`${count} messages with ${name}`, async () => (await fileMessages(page, name).count()) === count);
+  return fileMessages(page, name).last().getByTestId('attachment-source').getAttribute('data-source');
+}
+
+describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let alice: { context: BrowserContext; page: Page };
+  let bob: { context: BrowserContext; page: Page };
+
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    alice = await newPage(browser, server.url);
+    bob = await newPage(browser, server.url);
+    await signUp(alice.page, 'alice', 'Alice');
+    await signUp(bob.page, 'bob', 'Bob');
+    await alice.page.getByRole('link', { name: /New chat/ }).click();
+    await alice.page.getByLabel('Their handle').fill('bob');
+    await alice.page.getByRole('button', { name: 'Start chat' }).click();
+    await alice.page.getByLabel(/^Message to/).waitFor();
+    await alice.page.getByLabel(/^Message to/).fill('Files coming');
+    await alice.page.getByLabel(/^Message to/).press('Enter');
+    await bob.page.getByTestId('conversation-list').getByRole('link', { name: /^Alice/ }).click();
+    await bob.page.getByTestId('messages').getByText('Files coming').waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('sends a file: hashed in a worker, uploaded, downloaded by the recipient; the second send is instant', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 123);
+    const workers: string[] = [];
+    alice.page.on('worker', (w) => workers.push(w.url()));
+
+    await attach(alice.page, 'report.bin', 'application/octet-stream', bytes);
+    expect(await newestSource(alice.page, 'report.bin', 1)).toBe('uploaded');
+    // The hash was computed off the main thread.
+    expect(workers.some((url) => url.includes('hash.worker'))).toBe(true);
+
+    // Bob sees it and downloads exactly these bytes.
+    const received = fileMessages(bob.page, 'report.bin');
+    await received.waitFor();
+    expect(await received.textContent()).toContain('3.0 MB');
+    const [download] = await Promise.all([bob.page.waitForEvent('download'), received.getByRole('button', { name: 'Download report.bin' }).click()]);
+    expect(download.suggestedFilename()).toBe('report.bin');
+    expect(Buffer.compare(await readFile((await download.path())!), bytes)).toBe(0);
+
+    // The same file again: no upload, a "sent instantly" badge.
+    const patches: Request[] = [];
+    const onRequest = (r: Request) => void (r.method() === 'PATCH' && patches.push(r));
+    alice.page.on('request', onRequest);
+    await attach(alice.page, 'report.bin', 'application/octet-stream', bytes);
+    expect(await newestSource(alice.page, 'report.bin', 2)).toBe('local');
+    expect(await fileMessages(alice.page, 'report.bin').last().getByTestId('attachment-source').textContent()).toContain('Sent instantly');
+    alice.page.off('request', onRequest);
+    expect(patches).toHaveLength(0);
+
+    // Bob holds the bytes too: after proving it, his send is instant as well.
+    await attach(bob.page, 'copy.bin', 'application/octet-stream', bytes);
+    expect(await newestSource(bob.page, 'copy.bin', 1)).toBe('local');
+    await fileMessages(alice.page, 'copy.bin').waitFor();
+    await screenshot(alice.page, '20-files-alice');
+  });
+
+  it('shows an image preview to both sides, loaded with the session token', async () => {
+    await attach(alice.page, 'pixel.png', 'image/png', PNG);
+    for (const page of [alice.page, bob.page]) {
+      const img = fileMessages(page, 'pixel.png').getByTestId('attachment-preview');
+      await img.waitFor();
+      await until('the preview decoded', () => img.evaluate((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 2));
+      expect(await img.getAttribute('alt')).toBe('pixel.png');
+    }
+    await screenshot(bob.page, '21-files-image-bob');
+  });
+
+  it('pauses an upload and resumes it from the server offset', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const offsets: number[] = [];
+    // The first chunk goes through; the next one waits at the "network" until the test lets it go.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await alice.page.route('**/v1/uploads/**', async (route) => {
+      const request = route.request();
+      if (request.method() === 'PATCH') {
+        offsets.push(Number(request.headers()['upload-offset']));
+        if (offsets.length > 1) await gate;
+      }
+      await route.continue().catch(() => {});
+    });
+
+    await attach(alice.page, 'big.bin', 'application/octet-stream', bytes);
+    const row = alice.page.getByTestId('outgoing-file').filter({ hasText: 'big.bin' });
+    await until('the second chunk is held', () => offsets.length === 2);
+    expect(await row.getByTestId('transfer-status').textContent()).toMatch(/^Uploading \d+%$/);
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await until('paused', async () => (await row.getAttribute('data-phase')) === 'paused');
+    expect(await row.getByTestId('transfer-status').textContent()).toMatch(/^Paused 33%$/);
+    await screenshot(alice.page, '22-files-paused');
+
+    release();
+    await alice.page.unroute('**/v1/uploads/**');
+    const resumed: number[] = [];
+    alice.page.on('request', (r) => void (r.method() === 'PATCH' && resumed.push(Number(r.headers()['upload-offset']))));
+    await row.getByRole('button', { name: 'Resume' }).click();
+    expect(await newestSource(alice.page, 'big.bin', 1)).toBe('uploaded');
+    // Resumed where the server was, not from the start.
+    expect(resumed[0]).toBe(1024 * 1024);
+
+    const [download] = await Promise.all([bob.page.waitForEvent('download'), fileMessages(bob.page, 'big.bin').getByRole('button', { name: 'Download big.bin' }).click()]);
+    expect(Buffer.compare(await readFile((await download.path())!), bytes)).toBe(0);
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * Sending and showing files: hashing in a worker, the deduplicated transfer (the SDK's sendFile:
+ * hash → challenge → proof → tus upload only on a miss), pause and resume of uploads, and
+ * authenticated previews and downloads of attachments.
+ */
+import { ParleyError } from '../../sdk/index.js';
+import type { AttachmentSource, Message } from '../../sdk/index.js';
+import type { HashReply, HashRequest } from './hash.worker.js';
+import { client, errorText, newClientId, notify, scrollRequest, state, toast, upsertMessage } from './state.js';
+
+export interface OutgoingFile {
+  clientId: string;
+  conversationId: string;
+  file: File;
+  /** A local object URL of the file itself, for images: the preview needs no round trip. */
+  previewUrl: string | null;
+  /** hashing → sending (request and proof) → uploading ⇄ paused; failed keeps the row for a retry. */
+  phase: 'hashing' | 'sending' | 'uploading' | 'paused' | 'failed';
+  /** Bytes hashed (while hashing) or acknowledged by the server (while uploading). */
+  done: number;
+  sha256?: string;
+  /** Known once the server asked for the bytes: resuming continues this upload from the server's offset. */
+  upload?: { transferId: string; uploadUrl: string };
+  error?: string;
+  abort?: AbortController;
+}
+
+export const outgoing = new Map<string, OutgoingFile>();
+
+/** Bytes per PATCH: progress moves per request, and a pause loses at most what is in flight. */
+const UPLOAD_CHUNK = 1024 * 1024;
+
+/** A file's SHA-256, hashed by a worker so the page stays responsive; `onProgress` gets bytes hashed. */
+export function hashFile(file: Blob, onProgress: (done: number) => void): Promise<string> {
+  const worker = new Worker(new URL('./hash.worker.ts', import.meta.url), { type: 'module' });
+  return new Promise<string>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<HashReply>) => {
+      const reply = e.data;
+      if (reply.kind === 'progress') return onProgress(reply.done);
+      if (reply.kind === 'done') resolve(reply.sha256);
+      else reject(new Error(`Could not read the file: ${reply.message}`));
+    };
+    worker.onerror = (e) => reject(new Error(`Could not hash the file: ${e.message}`));
+    worker.postMessage({ file } satisfies HashRequest);
+  }).finally(() => worker.terminate());
+}
+
+/** Starts sending each file to the conversation; every file gets its own row with progress. */
+export function attachFiles(conversationId: string, files: Iterable<File>): void {
+  for (const file of files) {
+    if (file.size === 0) {
+      toast(`${file.name} is empty: there is nothing to send.`, 'error');
+      continue;
+    }
+    const f: OutgoingFile = {
+      clientId: newClientId(),
+      conversationId,
+      file,
+      previewUrl: isImage(file.type) ? URL.createObjectURL(file) : null,
+      phase: 'hashing',
+      done: 0,
+    };
+    outgoing.set(f.clientId, f);
+    scrollRequest.conversationId = conversationId;
+    void run(f);
+  }
+  notify();
+}
+
+async function run(f: OutgoingFile): Promise<void> {
+  const token = client.token;
+  const abort = (f.abort = new AbortController());
+  f.error = undefined;
+  try {
+    if (!f.sha256) {
+      f.phase = 'hashing';
+      notify();
+      f.sha256 = await hashFile(f.file, (done) => {
+        f.done = done;
+        notify();
+      });
+      if (abort.signal.aborted) throw new DOMException('paused', 'AbortError');
+    }
+    f.done = 0;
+    const onProgress = (sent: number) => {
+      f.done = sent;
+      notify();
+    };
+    let delivered: { source: AttachmentSource; message: Message };
+    if (f.upload) {
+      // Resume: the server's offset says where to go on; sendFile would open a new upload instead.
+      f.phase = 'uploading';
+      notify();
+      await client.upload(f.upload.uploadUrl, f.file, { chunkSize: UPLOAD_CHUNK, signal: abort.signal, onProgress });
+      const state = await client.transfer(f.upload.transferId);
+      if (state.status !== 'delivered') throw new ParleyError('TRANSFER_CLOSED', `The upload ended ${state.status}.`, 409);
+      delivered = state;
+    } else {
+      f.phase = 'sending';
+      notify();
+      delivered = await client.sendFile(f.conversationId, f.file, {
+        sha256: f.sha256,
+        name: f.file.name,
+        mime: mimeOf(f.file),
+        clientId: f.clientId,
+        chunkSize: UPLOAD_CHUNK,
+        signal: abort.signal,
+        onProgress,
+        onStep: (step, s) => {
+          if (step !== 'upload' || s.status !== 'upload') return;
+          f.upload = { transferId: s.transferId, uploadUrl: s.uploadUrl };
+          f.phase = 'uploading';
+          notify();
+        },
+      });
+    }
+    if (client.token !== token) return;
+    finish(f);
+    upsertMessage(delivered.message, true);
+    state.notice = delivered.source === 'uploaded' ? `${f.file.name} uploaded and sent.` : `${f.file.name} sent instantly: the server already had it.`;
+  } catch (err) {
+    if (client.token !== token || !outgoing.has(f.clientId)) return;
+    if ((err as Error).name === 'AbortError') {
+      f.phase = 'paused';
+    } else {
+      f.phase = 'failed';
+      f.error = errorText(err);
+      // An upload the server closed (expired, hash mismatch) cannot be resumed: start over.
+      if (err instanceof ParleyError && err.code !== 'NETWORK') f.upload = undefined;
+    }
+  } finally {
+    f.abort = undefined;
+    notify();
+  }
+}
+
+function finish(f: OutgoingFile): void {
+  outgoing.delete(f.clientId);
+  if (f.previewUrl) URL.revokeObjectURL(f.previewUrl);
+}
+
+export function pauseFile(clientId: string): void {
+  outgoing.get(clientId)?.abort?.abort();
+}
+
+export function resumeFile(clientId: string): void {
+  const f = outgoing.get(clientId);
+  if (f && !f.abort) void run(f);
+}
+
+export function cancelFile(clientId: string): void {
+  const f = outgoing.get(clientId);
+  if (!f) return;
+  f.abort?.abort();
+  finish(f);
+  // Frees the server's partial bytes now rather than when the upload expires.
+  if (f.upload) client.cancelUpload(f.upload.transferId).catch(() => {});
+  notify();
+}
+
+export function isImage(mime: string): boolean {
+  return /^image\/(png|jpeg|gif|webp|avif|bmp)$/i.test(mime);
+}
+
+function mimeOf(file: File): string {
+  // Browsers leave the type empty for unknown extensions; the server requires a type/subtype.
+  return /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(file.type) ? file.type : 'application/octet-stream';
+}
+
+export const SOURCE_TEXT: Record<AttachmentSource, string> = {
+  local: 'Sent instantly: this server already had the file',
+  upstream: 'Sent instantly: the central server had the file',
+  uploaded: 'Uploaded',
+};
+
+// ── attachments of messages ─────────────────────────────────────────────────────────────────────
+
+/** Downloads need the bearer token, so an <img src> or <a href> cannot point at them directly. */
+async function attachmentUrl(messageId: string): Promise<string> {
+  const res = await client.downloadAttachment(messageId);
+  return URL.createObjectURL(await res.blob());
+}
+
+/** Images shown inline are fetched once per message (null while loading, '' when it failed). */
+const previews = new Map<string, string | null>();
+/** Larger images are offered for download only, so scrolling a chat never pulls gigabytes. */
+export const PREVIEW_MAX_BYTES = 8 * 1024 * 1024;
+
+export function previewOf(m: Message): string | null {
+  if (!previews.has(m.id)) {
+    previews.set(m.id, null);
+    attachmentUrl(m.id).then(
+      (url) => {
+        previews.set(m.id, url);
+        notify();
+      },
+      () => {
+        previews.set(m.id, '');
+        notify();
+      },
+    );
+  }
+  return previews.get(m.id) ?? null;
+}
+
+export async function downloadAttachment(m: Message): Promise<void> {
+  if (!m.attachment) return;
+  try {
+    const url = previews.get(m.id) || (await attachmentUrl(m.id));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = m.attachment.name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    if (!previews.has(m.id)) setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+}
