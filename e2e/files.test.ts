@@ -4,7 +4,7 @@
  * preview; the same bytes sent again go "instantly" without an upload; an upload paused midway
  * resumes from the server's offset.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,11 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
 
     await attach(alice.page, 'report.bin', 'application/octet-stream', bytes);
     expect(await newestSource(alice.page, 'report.bin', 1)).toBe('uploaded');
+    // This server has no central server: there is nothing to choose.
+    await alice.page.getByRole('button', { name: 'Send options' }).click();
+    await alice.page.getByRole('group', { name: 'Send options' }).waitFor();
+    expect(await alice.page.getByRole('group', { name: 'Send files through' }).count()).toBe(0);
+    await alice.page.getByRole('button', { name: 'Send options' }).click();
     // The hash was computed off the main thread.
     expect(workers.some((url) => url.includes('hash.worker'))).toBe(true);
 
@@ -136,5 +141,60 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
 
     const [download] = await Promise.all([bob.page.waitForEvent('download'), fileMessages(bob.page, 'big.bin').getByRole('button', { name: 'Download big.bin' }).click()]);
     expect(Buffer.compare(await readFile((await download.path())!), bytes)).toBe(0);
+  });
+});
+
+describe.skipIf(!run)('the user picks the server files go through', { timeout: 90_000 }, () => {
+  const PEER_TOKEN = 'e2e-private-node-credential-0123';
+  let central: TestServer;
+  let priv: TestServer;
+  let browser: Browser;
+  let alice: { context: BrowserContext; page: Page };
+
+  beforeAll(async () => {
+    [central, browser] = await Promise.all([startTestServer({ peerTokens: PEER_TOKEN }), launchChromium()]);
+    priv = await startTestServer({ upstreamUrl: central.url, upstreamToken: PEER_TOKEN });
+    await priv.user('bob', 'Bob');
+    alice = await newPage(browser, priv.url);
+    await signUp(alice.page, 'alice', 'Alice');
+    await alice.page.getByRole('link', { name: /New chat/ }).click();
+    await alice.page.getByLabel('Their handle').fill('bob');
+    await alice.page.getByRole('button', { name: 'Start chat' }).click();
+    await alice.page.getByLabel(/^Message to/).waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await priv?.close();
+    await central?.close();
+  });
+
+  it("'central' gets a file the central server holds without upload; 'private' keeps it to this server", async () => {
+    // Two files someone already sent on the central server.
+    const carol = await central.user('carol');
+    const room = (await carol.openDirect((await central.user('dan')).handle)).id;
+    const held = [randomBytes(200_000), randomBytes(300_000)];
+    for (const [i, bytes] of held.entries()) {
+      await carol.sendFile(room, new Blob([bytes]), { sha256: createHash('sha256').update(bytes).digest('hex'), name: `held-${i}.bin` });
+    }
+
+    const page = alice.page;
+    await page.getByRole('button', { name: 'Send options' }).click();
+    const choice = page.getByRole('group', { name: 'Send files through' });
+    expect(await choice.getByRole('radio', { name: /^Central server/ }).isChecked()).toBe(true);
+    await attach(page, 'from-central.bin', 'application/octet-stream', held[0]!);
+    expect(await newestSource(page, 'from-central.bin', 1)).toBe('upstream');
+    expect(await fileMessages(page, 'from-central.bin').getByTestId('attachment-source').textContent()).toContain('central server');
+
+    await choice.getByRole('radio', { name: /^Private server/ }).check();
+    await page.getByText('files: private server only').waitFor();
+    await attach(page, 'kept-private.bin', 'application/octet-stream', held[1]!);
+    expect(await newestSource(page, 'kept-private.bin', 1)).toBe('uploaded');
+    await screenshot(page, '23-files-send-through');
+
+    // The choice is kept across a reload.
+    await page.reload();
+    await page.getByRole('button', { name: 'Send options' }).click();
+    expect(await page.getByRole('radio', { name: /^Private server/ }).isChecked()).toBe(true);
   });
 });

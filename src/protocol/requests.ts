@@ -202,8 +202,25 @@ export const TransferBody = Type.Object(
 );
 export type TransferBody = Static<typeof TransferBody>;
 
-export const ProofBody = Type.Object({ proof: Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256(nonce bytes ‖ the bytes of each range, in order).' }) }, { additionalProperties: false });
+export const SendVia = Type.Union([Type.Literal('private'), Type.Literal('central')], {
+  description: "Which node looks for bytes this node does not hold: 'private' keeps it to this node (its central is not asked), 'central' (the default) lets it ask its central node.",
+});
+export type SendVia = Static<typeof SendVia>;
+export const ProofBody = Type.Object(
+  {
+    proof: Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256(nonce bytes ‖ the bytes of each range, in order).' }),
+    via: Type.Optional(SendVia),
+  },
+  { additionalProperties: false },
+);
 export type ProofBody = Static<typeof ProofBody>;
+
+/** GET /v1/files/settings: what a client needs before sending a file. */
+export interface FileSettings {
+  /** Whether this node has a central node to ask (so `via: 'central'` means something). */
+  central: boolean;
+  maxFileBytes: number;
+}
 
 export const ByteRangeSchema = Type.Object({ offset: Type.Integer({ minimum: 0, maximum: 2 ** 52 }), length: Type.Integer({ minimum: 0, maximum: 16 * 1024 * 1024 }) }, { additionalProperties: false });
 export const PeerVerifyBody = Type.Object(

@@ -84,6 +84,27 @@ describe('private → central: a private node asks its central server before ask
     expect((await storedBlobs(priv)).rows).not.toContain(file.sha256);
   });
 
+  it("the user picks the node per send: 'private' keeps the lookup on this node, 'central' lets it ask the central", async () => {
+    expect(await alice.fileSettings()).toEqual({ central: true, maxFileBytes: priv.config.maxFileBytes });
+    expect((await carol.fileSettings()).central).toBe(false);
+
+    const file = testFile(200_000);
+    await carol.sendFile(centralRoom, file.blob, { sha256: file.sha256, name: 'held-centrally.bin' });
+    const steps: string[] = [];
+    const kept = await alice.sendFile(privateRoom, file.blob, { sha256: file.sha256, name: 'kept.bin', via: 'private', onStep: (s) => steps.push(s) });
+    // The central holds it, but was not asked: the bytes were uploaded here.
+    expect(steps).toEqual(['challenge', 'upload', 'delivered']);
+    expect(kept.source).toBe('uploaded');
+
+    const other = testFile(150_000);
+    await carol.sendFile(centralRoom, other.blob, { sha256: other.sha256, name: 'held-centrally-2.bin' });
+    const through = await bob.sendFile(privateRoom, other.blob, { sha256: other.sha256, name: 'through.bin', via: 'central' });
+    expect(through.source).toBe('upstream');
+
+    const bad = await fetch(`${priv.url}/v1/transfers/x/proof`, { method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ proof: 'a'.repeat(64), via: 'anywhere' }) });
+    expect(bad.status).toBe(400);
+  });
+
   it('the server-to-server endpoints need a peer credential', async () => {
     const file = testFile(10_000);
     await carol.sendFile(centralRoom, file.blob, { sha256: file.sha256, name: 'x.bin' });

@@ -5,13 +5,17 @@
  */
 import { ParleyError } from '../../sdk/index.js';
 import type { AttachmentSource, Message } from '../../sdk/index.js';
+import type { SendVia } from '../../src/protocol/requests.js';
+import { fileSize } from './format.js';
 import type { HashReply, HashRequest } from './hash.worker.js';
-import { client, errorText, newClientId, notify, scrollRequest, state, toast, upsertMessage } from './state.js';
+import { client, errorText, load, newClientId, notify, save, scrollRequest, state, toast, upsertMessage } from './state.js';
 
 export interface OutgoingFile {
   clientId: string;
   conversationId: string;
   file: File;
+  /** Chosen when attached: which node looks for bytes this one lacks (undefined: this node has no central). */
+  via: SendVia | undefined;
   /** A local object URL of the file itself, for images: the preview needs no round trip. */
   previewUrl: string | null;
   /** hashing → sending (request and proof) → uploading ⇄ paused; failed keeps the row for a retry. */
@@ -26,6 +30,31 @@ export interface OutgoingFile {
 }
 
 export const outgoing = new Map<string, OutgoingFile>();
+
+const VIA_KEY = 'parley.sendVia';
+/** What this server offers (GET /v1/files/settings) and the user's choice of node, kept across reloads. */
+export const fileOptions = { central: false, maxFileBytes: Infinity, via: load<SendVia>(VIA_KEY) ?? 'central' };
+let settingsLoading: Promise<void> | undefined;
+
+export function loadFileSettings(): void {
+  settingsLoading ??= client.fileSettings().then(
+    (s) => {
+      fileOptions.central = s.central;
+      fileOptions.maxFileBytes = s.maxFileBytes;
+      notify();
+    },
+    () => {
+      // Offline or signed out: ask again next time; the server still checks every limit.
+      settingsLoading = undefined;
+    },
+  );
+}
+
+export function setSendVia(via: SendVia): void {
+  fileOptions.via = via;
+  save(VIA_KEY, via);
+  notify();
+}
 
 /** Bytes per PATCH: progress moves per request, and a pause loses at most what is in flight. */
 const UPLOAD_CHUNK = 1024 * 1024;
@@ -52,10 +81,15 @@ export function attachFiles(conversationId: string, files: Iterable<File>): void
       toast(`${file.name} is empty: there is nothing to send.`, 'error');
       continue;
     }
+    if (file.size > fileOptions.maxFileBytes) {
+      toast(`${file.name} is larger than this server takes (${fileSize(fileOptions.maxFileBytes)}).`, 'error');
+      continue;
+    }
     const f: OutgoingFile = {
       clientId: newClientId(),
       conversationId,
       file,
+      via: fileOptions.central ? fileOptions.via : undefined,
       previewUrl: isImage(file.type) ? URL.createObjectURL(file) : null,
       phase: 'hashing',
       done: 0,
@@ -103,6 +137,7 @@ async function run(f: OutgoingFile): Promise<void> {
         name: f.file.name,
         mime: mimeOf(f.file),
         clientId: f.clientId,
+        via: f.via,
         chunkSize: UPLOAD_CHUNK,
         signal: abort.signal,
         onProgress,

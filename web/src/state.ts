@@ -177,7 +177,7 @@ const seqKey = (deviceId: string) => `parley.lastSeq.${deviceId}`;
 const statusKey = (accountId: string) => `parley.statuses.${accountId}`;
 const pendingKey = (accountId: string) => `parley.pending.${accountId}`;
 
-function load<T>(key: string): T | undefined {
+export function load<T>(key: string): T | undefined {
   try {
     const raw = localStorage.getItem(key);
     return raw ? (JSON.parse(raw) as T) : undefined;
@@ -185,7 +185,7 @@ function load<T>(key: string): T | undefined {
     return undefined;
   }
 }
-function save(key: string, value: unknown): void {
+export function save(key: string, value: unknown): void {
   try {
     localStorage.setItem(key, JSON.stringify(value));
   } catch {

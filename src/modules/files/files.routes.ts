@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Server as TusServer } from '@tus/server';
 import { AppError, errorBody } from '../../errors.js';
-import { IdParams, PeerVerifyBody, ProofBody, Sha256Params, TransferBody } from '../../protocol/requests.js';
+import { IdParams, PeerVerifyBody, ProofBody, Sha256Params, TransferBody, type FileSettings } from '../../protocol/requests.js';
 import type { Attachment } from '../../protocol/views.js';
 import type { Services } from '../../services.js';
 
@@ -27,8 +27,9 @@ export function filesRoutes(app: FastifyInstance, s: Services): void {
         body: ProofBody,
       },
     },
-    async (req) => s.files.prove(req.actor, req.params.id, req.body.proof),
+    async (req) => s.files.prove(req.actor, req.params.id, req.body.proof, req.body.via),
   );
+  app.get('/v1/files/settings', { schema: { tags, summary: 'Whether this node has a central node to send through, and the largest file' } }, async (): Promise<FileSettings> => s.files.settings);
   app.get<{ Params: IdParams }>('/v1/transfers/:id', { schema: { tags, summary: 'State of your transfer (finishes an upload whose bytes all arrived)', params: IdParams } }, async (req) =>
     s.files.get(req.actor, req.params.id),
   );

@@ -3,7 +3,7 @@ import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import type { Actor } from '../../lib/actor.js';
-import type { PeerVerifyBody, TransferBody } from '../../protocol/requests.js';
+import type { FileSettings, PeerVerifyBody, SendVia, TransferBody } from '../../protocol/requests.js';
 import type { Attachment, AttachmentSource, ByteRange, TransferState } from '../../protocol/views.js';
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
@@ -81,8 +81,8 @@ export class FilesService {
     if (!existing) await this.scheduler.schedule(this.db, { kind: BLOB_GC_TIMER, key: GC_KEY, dueAt: this.clock.now() + this.config.blobGcIntervalMs });
   }
 
-  get hasUpstream(): boolean {
-    return this.upstream !== null;
+  get settings(): FileSettings {
+    return { central: this.upstream !== null, maxFileBytes: this.config.maxFileBytes };
   }
 
   // ── transfer request and proof ────────────────────────────────────────────────────────────────
@@ -145,7 +145,7 @@ export class FilesService {
     return { status: 'challenge', transferId: row.id, nonce, ranges, expiresAt: toIso(row.expires_at) };
   }
 
-  async prove(actor: Actor, transferId: string, proof: string): Promise<TransferState> {
+  async prove(actor: Actor, transferId: string, proof: string, via: SendVia = 'central'): Promise<TransferState> {
     const t = await this.own(actor, transferId);
     if (t.status === 'delivered') return this.state(t);
     if (t.status === 'uploading') throw this.proofFailed(t);
@@ -173,7 +173,7 @@ export class FilesService {
         const delivered = await this.tryDeliver(t, 'challenge', 'local', null);
         if (delivered) return delivered;
       }
-    } else if (this.upstream && (await this.upstream.verify(t.sha256, Number(t.size), t.nonce!, ranges, proof)) === 'ok') {
+    } else if (this.upstream && via === 'central' && (await this.upstream.verify(t.sha256, Number(t.size), t.nonce!, ranges, proof)) === 'ok') {
       // The central confirmed the proof: only now are the bytes pulled (and checked against the hash).
       const staged = await this.upstream.pull(t.sha256, Number(t.size), this.blobs);
       if (staged) {

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message, MessageReceipts } from '../../../sdk/index.js';
 import { clockTime, durationMs, fileSize, fullTime, humanDuration, lastSeen, parseDeadline } from '../format.js';
-import { attachFiles, cancelFile, downloadAttachment, isImage, outgoing, pauseFile, PREVIEW_MAX_BYTES, previewOf, resumeFile, SOURCE_TEXT, type OutgoingFile } from '../files.js';
+import { attachFiles, cancelFile, downloadAttachment, fileOptions, isImage, loadFileSettings, outgoing, pauseFile, PREVIEW_MAX_BYTES, previewOf, resumeFile, setSendVia, SOURCE_TEXT, type OutgoingFile } from '../files.js';
 import {
   accountName,
   client,
@@ -552,6 +552,7 @@ function Composer(props: { conv: Conversation; inputRef: { current: HTMLTextArea
     if (editing) setText(editing.text);
   }, [editing?.id]);
   useEffect(() => () => sendTyping(conv.id, false), [conv.id]);
+  useEffect(loadFileSettings, []);
 
   const update = (patch: Partial<typeof opts>) => {
     const next = { ...opts, ...patch };
@@ -613,7 +614,7 @@ function Composer(props: { conv: Conversation; inputRef: { current: HTMLTextArea
   };
 
   const deadlineLabel = opts.deadline === 'custom' ? (parseDeadline(opts.custom) ? humanDuration(parseDeadline(opts.custom)) : '') : opts.deadline ? humanDuration(Number(opts.deadline)) : '';
-  const chips = [opts.readReceipt || deadlineLabel ? (deadlineLabel ? `unread alert after ${deadlineLabel}` : 'read receipt') : '', opts.priority !== 'normal' ? opts.priority : '', opts.fallback !== 'auto' ? `SMS: ${opts.fallback}` : ''].filter(Boolean);
+  const chips = [opts.readReceipt || deadlineLabel ? (deadlineLabel ? `unread alert after ${deadlineLabel}` : 'read receipt') : '', opts.priority !== 'normal' ? opts.priority : '', opts.fallback !== 'auto' ? `SMS: ${opts.fallback}` : '', fileOptions.central && fileOptions.via === 'private' ? 'files: private server only' : ''].filter(Boolean);
 
   return (
     <form
@@ -674,6 +675,21 @@ function Composer(props: { conv: Conversation; inputRef: { current: HTMLTextArea
               <option value="never">Never</option>
             </select>
           </label>
+          {fileOptions.central && (
+            <fieldset class="send-via">
+              <legend>Send files through</legend>
+              <label class="check">
+                <input type="radio" name="send-via" value="central" checked={fileOptions.via === 'central'} onChange={() => setSendVia('central')} />
+                Central server
+                <span class="hint">also asks the central server: files it already holds go instantly</span>
+              </label>
+              <label class="check">
+                <input type="radio" name="send-via" value="private" checked={fileOptions.via === 'private'} onChange={() => setSendVia('private')} />
+                Private server
+                <span class="hint">only this server looks: nothing about the file leaves it</span>
+              </label>
+            </fieldset>
+          )}
           <p class="hint">When the deadline passes unread, you are told. Urgent messages (by default) then also go to the recipient's verified phone by SMS; otherwise use "Send as SMS now".</p>
         </fieldset>
       )}
