@@ -42,7 +42,8 @@ export async function requestService(
     off = stream.on('event', settle);
   });
   try {
-    const sent = 'text' in target ? client.send(target.conversationId, { text: target.text, clientId }) : client.clickMenu(target.service, target.menuKey, clientId);
+    // Messages go over the open socket (no HTTP round trip), clicks over HTTP.
+    const sent = 'text' in target ? stream.send(target.conversationId, { text: target.text, clientId }) : client.clickMenu(target.service, target.menuKey, clientId);
     // A send that fails outright is the answer; otherwise the acknowledgement (or the timer) is.
     await Promise.race([sent.then(() => answered), answered]);
     return await answered;

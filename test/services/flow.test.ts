@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyError, requestService, ServiceWorker, verifyWebhook, type LeasedTask } from '../../sdk/node.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { collect, createService, openStream, until, webhookReceiver, type User } from './helpers.js';
+import { collect, createService, openStream, until, webhookReceiver, type User, d } from './helpers.js';
 
 describe('service accounts: request → acknowledgement → replies', () => {
   let server: TestServer;
@@ -22,9 +22,9 @@ describe('service accounts: request → acknowledgement → replies', () => {
     const stream = await openStream(user);
     const ack = await requestService(user, stream, { conversationId: conversation.id, text: 'hello' }, { ackTimeoutMs: echo.ackDeadlineMs });
     expect(Date.parse(ack.ackedAt) - Date.parse(ack.receivedAt)).toBeLessThan(echo.ackDeadlineMs);
-    const reply = await stream.waitFor((e) => e.type === 'message.new' && e.data.message.senderId === echo.id);
-    expect(reply.type === 'message.new' && reply.data.message).toMatchObject({ text: 'echo: hello', content: { type: 'text', text: 'echo: hello', requestId: ack.requestId } });
-    await stream.waitFor((e) => e.type === 'task.done' && e.data.requestId === ack.requestId);
+    const reply = await stream.waitFor((e) => e.type === 'message.new' && d(e).message.senderId === echo.id);
+    expect(reply.type === 'message.new' && d(reply).message).toMatchObject({ text: 'echo: hello', content: { type: 'text', text: 'echo: hello', requestId: ack.requestId } });
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId);
     const task = await user.task(ack.requestId);
     expect(task).toMatchObject({ status: 'done', kind: 'message', accountId: user.accountId, text: 'hello' });
     stream.close();
@@ -37,9 +37,9 @@ describe('service accounts: request → acknowledgement → replies', () => {
     const ack = await requestService(user, stream, { service: 'echo', menuKey: 'echo.card' }, { clientId: 'click-1' });
     const again = await user.clickMenu('echo', 'echo.card', 'click-1');
     expect(again.id).toBe(ack.requestId);
-    await stream.waitFor((e) => e.type === 'task.done' && e.data.requestId === ack.requestId);
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const cards = events.filter((e) => e.type === 'message.new' && e.data.message.content?.type === 'card');
+    const cards = events.filter((e) => e.type === 'message.new' && d(e).message.content?.type === 'card');
     expect(cards).toHaveLength(1);
     expect(events.filter((e) => e.type === 'task.ack')).toHaveLength(1);
     stream.close();
@@ -56,10 +56,10 @@ describe('service accounts: request → acknowledgement → replies', () => {
     expect(task!.user.deviceId).toBe(user.deviceId);
     expect(task!.user.ip).toMatch(/127\.0\.0\.1/);
     await worker.taskProgress(task!.id, task!.replyToken, { text: 'looking', percent: 50 });
-    await stream.waitFor((e) => e.type === 'task.progress' && e.data.percent === 50);
+    await stream.waitFor((e) => e.type === 'task.progress' && d(e).percent === 50);
     await worker.replyTask(task!.id, task!.replyToken, { type: 'image', url: 'https://example.com/sun.png', caption: 'sunny' });
     await worker.replyTask(task!.id, task!.replyToken, { type: 'card', title: 'Forecast', description: '25°C', imageUrl: 'https://example.com/c.png', url: 'https://example.com/f' }, true);
-    await stream.waitFor((e) => e.type === 'task.done' && e.data.requestId === task!.id);
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === task!.id);
     const history = await user.history(conversation.id);
     expect(history.messages.map((m) => m.content?.type)).toEqual([undefined, 'image', 'card']);
     await expect(worker.replyTask(task!.id, task!.replyToken, { type: 'text', text: 'late' })).rejects.toMatchObject({ code: 'TASK_CLOSED' });
@@ -78,7 +78,7 @@ describe('service accounts: request → acknowledgement → replies', () => {
     const handled: LeasedTask[] = [];
     const second = new ServiceWorker(client, { concurrency: 2, waitMs: 2000, handle: async (task) => (handled.push(task), [{ type: 'text', text: `done ${task.attempt}` }]) });
     second.start();
-    await stream.waitFor((e) => e.type === 'task.done' && e.data.requestId === ack.requestId, 10_000);
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId, 10_000);
     await second.stop();
     expect(handled.map((t) => [t.id, t.attempt])).toEqual([[ack.requestId, 2]]);
     await expect(client.replyTask(dying!.id, dying!.replyToken, { type: 'text', text: 'zombie' })).rejects.toMatchObject({ code: 'REPLY_TOKEN_INVALID' });
@@ -100,7 +100,7 @@ describe('service accounts: request → acknowledgement → replies', () => {
     const conversation = await user.openDirect(created.service.id);
     const stream = await openStream(user);
     const ack = await requestService(user, stream, { conversationId: conversation.id, text: 'ping' });
-    await stream.waitFor((e) => e.type === 'task.done' && e.data.requestId === ack.requestId);
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId);
     expect(receiver.calls).toHaveLength(1);
     const call = receiver.calls[0]!;
     expect(verifyWebhook(secret, call.headers['parley-signature'] as string, call.body, Date.now())).toMatchObject({ ok: true });
@@ -127,7 +127,7 @@ describe('service accounts: request → acknowledgement → replies', () => {
     // Only the token: the receiver has no other credential.
     const res = await fetch(task.replyUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: task.replyToken, content: { type: 'audio', url: 'https://example.com/a.mp3' }, done: true }) });
     expect(res.status).toBe(201);
-    await stream.waitFor((e) => e.type === 'task.done' && e.data.requestId === ack.requestId);
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId);
     stream.close();
     await receiver.close();
   });
@@ -140,8 +140,8 @@ describe('service accounts: request → acknowledgement → replies', () => {
     const conversation = await user.openDirect(created.service.id);
     const stream = await openStream(user);
     const ack = await requestService(user, stream, { conversationId: conversation.id, text: 'try' });
-    const failed = await stream.waitFor((e) => e.type === 'task.failed' && e.data.requestId === ack.requestId, 10_000);
-    expect(failed.type === 'task.failed' && failed.data.reason).toBe('handler_failed');
+    const failed = await stream.waitFor((e) => e.type === 'task.failed' && d(e).requestId === ack.requestId, 10_000);
+    expect(failed.type === 'task.failed' && d(failed).reason).toBe('handler_failed');
     expect(receiver.calls).toHaveLength(3);
     const dead = await admin.deadLetters(created.service.handle);
     expect(dead.map((t) => t.id)).toEqual([ack.requestId]);
@@ -150,7 +150,7 @@ describe('service accounts: request → acknowledgement → replies', () => {
     await expect(user.retryTask(ack.requestId)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
     healthy = true;
     expect((await admin.retryTask(ack.requestId)).status).toBe('queued');
-    await stream.waitFor((e) => e.type === 'task.done' && e.data.requestId === ack.requestId, 10_000);
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId, 10_000);
     await expect(admin.retryTask(ack.requestId)).rejects.toMatchObject({ code: 'TASK_NOT_DEAD' });
     expect(await admin.deadLetters(created.service.handle)).toEqual([]);
     const stats = await admin.serviceStats(created.service.handle);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CreateServiceBody, CreatedService, ParleyClient, StreamEvent } from '../../sdk/index.js';
+import type { CreateServiceBody, CreatedService, EventData, ParleyClient, StreamEvent } from '../../sdk/index.js';
 import { createNodeClient } from '../../sdk/node.js';
 import type { ParleyStream } from '../../sdk/stream.js';
 import type { TestServer } from '../support/server.js';
@@ -65,3 +65,7 @@ export async function webhookReceiver(answer: WebhookReceiver['answer']): Promis
 export function rows(server: TestServer) {
   return server.app.services.storage.db.selectFrom('service_requests').selectAll().execute();
 }
+
+type AnyData = EventData['message.new'] & EventData['task.failed'] & EventData['task.progress'] & EventData['task.ack'];
+/** An event's data with every field these tests read; check `type` first. */
+export const d = (e: StreamEvent): AnyData => e.data as AnyData;

@@ -42,6 +42,7 @@ const FAILURE_TEXT = 'Request failed, try again.';
 const OPEN: RequestRow['status'][] = ['queued', 'leased', 'waiting'];
 const HELD: RequestRow['status'][] = ['leased', 'waiting'];
 const MINUTE = 60_000;
+const PULL_LINGER_MS = 25;
 // A dispatch (webhook call, plugin run) holds its request this much longer than the call may take,
 // so only a crashed node's dispatch returns it to the queue.
 const DISPATCH_SLACK_MS = 5_000;
@@ -336,8 +337,7 @@ export class ServiceAccountsService {
   private async intake(trx: Tx, emit: Emit, now: number, service: ServiceRow, actor: Actor, input: Intake): Promise<RequestRow> {
     const receivedAt = Math.min(actor.origin?.receivedAt ?? now, now);
     let failure: TaskFailure | null = null;
-    if (now - receivedAt > Number(service.ack_deadline_ms)) failure = 'ack_timeout';
-    else if ((await countRequests(trx, service.account_id, { accountId: actor.accountId, since: now - MINUTE })) >= service.rate_per_minute) failure = 'rate_limited';
+    if ((await countRequests(trx, service.account_id, { accountId: actor.accountId, since: now - MINUTE })) >= service.rate_per_minute) failure = 'rate_limited';
     else if ((await countRequests(trx, service.account_id, { statuses: OPEN })) >= service.max_queue) failure = 'overloaded';
     const row: RequestRow = {
       id: newId(),
@@ -355,7 +355,7 @@ export class ServiceAccountsService {
       failure,
       attempts: 0,
       received_at: receivedAt,
-      acked_at: failure ? null : now,
+      acked_at: null,
       finished_at: failure ? now : null,
       lease_owner: null,
       lease_until: null,
@@ -364,13 +364,24 @@ export class ServiceAccountsService {
       reply_expires_at: null,
     };
     await trx.insertInto('service_requests').values(row).execute();
+    // The acknowledgement's send time is taken after the writes, not at the transaction's start: a
+    // stalled database (a lock, a slow disk) makes it late, and then it is a failure, not an ack.
+    const ackAt = Math.max(now, this.clock.now());
+    if (!failure && ackAt - receivedAt > Number(service.ack_deadline_ms)) failure = 'ack_timeout';
+    if (failure) {
+      Object.assign(row, { status: 'failed', failure, finished_at: ackAt });
+      await trx.updateTable('service_requests').set({ status: 'failed', failure, finished_at: ackAt }).where('id', '=', row.id).execute();
+    } else {
+      row.acked_at = ackAt;
+      await trx.updateTable('service_requests').set({ acked_at: ackAt }).where('id', '=', row.id).execute();
+    }
     if (failure) {
       emit(row.account_id, 'task.failed', { ...eventBase(row), reason: failure, message: FAILURE_TEXT }, refs(row));
       this.metrics.failures.labels(service.handle, failure).inc();
       return row;
     }
-    emit(row.account_id, 'task.ack', { ...eventBase(row), receivedAt: new Date(receivedAt).toISOString(), ackedAt: new Date(now).toISOString() }, refs(row));
-    this.metrics.ackLatency.labels(service.handle).observe((now - receivedAt) / 1000);
+    emit(row.account_id, 'task.ack', { ...eventBase(row), receivedAt: new Date(receivedAt).toISOString(), ackedAt: new Date(ackAt).toISOString() }, refs(row));
+    this.metrics.ackLatency.labels(service.handle).observe((ackAt - receivedAt) / 1000);
     await this.enqueued(trx, emit, now, service, row);
     return row;
   }
@@ -404,8 +415,7 @@ export class ServiceAccountsService {
         const tasks = await this.lease(service, input.max ?? 10, `worker:${actor.deviceId}:${newId()}`);
         const remaining = deadline - this.clock.now();
         if (tasks.length > 0 || remaining <= 0 || aborted?.aborted) return tasks;
-        if (signalled) continue;
-        await new Promise<void>((resolve) => {
+        if (!signalled) await new Promise<void>((resolve) => {
           const timer = this.clock.after(remaining, resolve);
           wake = () => {
             timer.cancel();
@@ -414,6 +424,9 @@ export class ServiceAccountsService {
           aborted?.addEventListener('abort', wake, { once: true });
         });
         wake = () => {};
+        // Requests arrive in bursts: gathering them for a moment leases many per transaction
+        // instead of one each, which would compete with the acknowledgements for the database.
+        if (signalled && !aborted?.aborted) await new Promise<void>((resolve) => this.clock.after(PULL_LINGER_MS, resolve));
       }
     } finally {
       detach();

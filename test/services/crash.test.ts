@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNodeClient, ServiceWorker, type ParleyClient, type StreamEvent } from '../../sdk/node.js';
+import { startChildServer, type ChildServer } from '../support/child.js';
+import { freshStorage } from '../support/server.js';
+import { until, d } from './helpers.js';
+
+async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = [];
+  for (;;) {
+    const { events } = await client.events({ after: out.at(-1)?.seq ?? 0, limit: 500 });
+    if (events.length === 0) return out;
+    out.push(...events);
+  }
+}
+
+describe('service requests survive kill -9', () => {
+  const children: ChildServer[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const child of children) if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+    for (const cleanup of cleanups) await cleanup();
+  });
+
+  it('queued and leased requests are processed after a restart: none lost, none twice', async () => {
+    const storage = await freshStorage();
+    cleanups.push(storage.drop);
+    const dataDir = storage.overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'parley-crash-'));
+    if (!storage.overrides.dataDir) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    // The same node id after the restart: it takes back its timer claims at once.
+    const env = { DATA_DIR: dataDir, DATABASE_URL: storage.overrides.databaseUrl ?? '', PARLEY_NODE_ID: 'service-crash' };
+
+    let child = await startChildServer(env);
+    children.push(child);
+    const admin = createNodeClient({ baseUrl: child.url });
+    await admin.register({ handle: 'admin', displayName: 'Admin', password: 'password-admin' });
+    await admin.login('admin', 'password-admin');
+    const { token } = await admin.createService({ handle: 'jobs', displayName: 'Jobs', handler: { type: 'workers' }, lease: 1000, ratePerMinute: 1000 });
+    const user = createNodeClient({ baseUrl: child.url });
+    await user.register({ handle: 'user', displayName: 'User', password: 'password-user' });
+    const { account: me } = await user.login('user', 'password-user');
+    const jobs = await user.openDirect('jobs');
+    const echo = await user.openDirect('echo');
+
+    // Requests to both services, answered by the server (so stored and acknowledged); the kill
+    // comes while more are being sent.
+    let killed = false;
+    const answered: string[] = [];
+    const send = async (conversationId: string, text: string) => {
+      try {
+        const message = await user.send(conversationId, { text, clientId: text });
+        answered.push(message.id);
+        if (answered.length === 50 && !killed) {
+          killed = true;
+          child.proc.kill('SIGKILL');
+        }
+      } catch (err) {
+        if (!killed) throw err;
+      }
+    };
+    // A worker leases a few and dies with the server, before answering.
+    const early = await Promise.all(Array.from({ length: 5 }, (_, i) => send(jobs.id, `job-early-${i}`)));
+    expect(early).toHaveLength(5);
+    const dyingWorker = createNodeClient({ baseUrl: child.url, token });
+    expect(await dyingWorker.pullTasks({ max: 5 })).toHaveLength(5);
+    await Promise.all(Array.from({ length: 80 }, (_, i) => send(i % 2 ? jobs.id : echo.id, `req-${i}`)));
+    await child.exited;
+    expect(answered.length).toBeGreaterThanOrEqual(50);
+
+    child = await startChildServer(env);
+    children.push(child);
+    for (const c of [admin, user]) (c as { baseUrl: string }).baseUrl = child.url;
+    const processed = new Map<string, number>();
+    const worker = new ServiceWorker(createNodeClient({ baseUrl: child.url, token }), {
+      concurrency: 20,
+      waitMs: 500,
+      handle: async (task) => {
+        processed.set(task.id, (processed.get(task.id) ?? 0) + 1);
+        return [{ type: 'text', text: `done ${task.text}` }];
+      },
+    });
+    worker.start();
+
+    // Every stored request message was acknowledged with it; each gets exactly one reply and finishes once.
+    const stored = [...(await user.history(jobs.id, { limit: 200 })).messages, ...(await user.history(echo.id, { limit: 200 })).messages].filter((m) => m.senderId === me.id);
+    for (const id of answered) expect(stored.some((m) => m.id === id)).toBe(true);
+    let events: StreamEvent[] = [];
+    await until(
+      async () => {
+        events = await allEvents(user);
+        return events.filter((e) => e.type === 'task.done').length >= stored.length;
+      },
+      30_000,
+      'every stored request to finish',
+    );
+    await worker.stop();
+    const acks = events.filter((e): e is StreamEvent<'task.ack'> => e.type === 'task.ack');
+    expect(acks.map((e) => d(e).messageId).sort()).toEqual(stored.map((m) => m.id).sort());
+    const replies = events.filter((e): e is StreamEvent<'message.new'> => e.type === 'message.new' && d(e).message.content !== undefined);
+    const perRequest = new Map<string, number>();
+    for (const r of replies) perRequest.set(d(r).message.content!.requestId, (perRequest.get(d(r).message.content!.requestId) ?? 0) + 1);
+    expect([...perRequest.keys()].sort()).toEqual(acks.map((e) => d(e).requestId).sort());
+    expect([...perRequest.values()].every((n) => n === 1)).toBe(true);
+    expect(events.filter((e) => e.type === 'task.done')).toHaveLength(stored.length);
+    expect([...processed.values()].every((n) => n === 1)).toBe(true);
+    const stats = await admin.serviceStats('jobs');
+    expect(stats).toMatchObject({ queued: 0, leased: 0, dead: 0, failed: 0 });
+    expect(stats.done).toBe(stored.filter((m) => m.conversationId === jobs.id).length);
+  }, 90_000);
+});

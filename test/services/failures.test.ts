@@ -1,0 +1,105 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestService, type ParleyError } from '../../sdk/node.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { collect, createService, d, openStream, type User } from './helpers.js';
+
+/**
+ * Stalls the server's database for `ms`, as a long lock or a slow disk would. PostgreSQL: another
+ * connection locks the tables requests are written to. SQLite: a transaction holds the server's one
+ * connection, so every statement of the server waits for it (a lock held by another process would
+ * not do: SQLite refuses a read transaction's upgrade at once instead of waiting).
+ */
+async function stallWrites(server: TestServer, ms: number): Promise<{ released: Promise<unknown> }> {
+  if (server.app.services.storage.engine === 'postgres') {
+    const client = new pg.Client({ connectionString: server.config.databaseUrl });
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('LOCK TABLE conversations, service_requests IN EXCLUSIVE MODE');
+    const released = new Promise<void>((resolve) =>
+      setTimeout(async () => {
+        await client.query('COMMIT');
+        await client.end();
+        resolve();
+      }, ms),
+    );
+    return { released };
+  }
+  let holding = () => {};
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const released = server.app.services.storage.db.transaction().execute(async () => {
+    holding();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  });
+  await held;
+  return { released };
+}
+
+describe('service requests that cannot be served in time', () => {
+  let server: TestServer;
+  let admin: User;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    admin = await server.user('admin');
+  });
+  afterAll(async () => server?.close());
+
+  it('a stalled server: the client shows the failure when its timer runs out, and the server marks the request failed', async () => {
+    const { service, client: worker } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Stalled', handler: { type: 'workers' }, ackDeadline: 'PT1S' });
+    const user = await server.user(`user${++n}`);
+    const conversation = await user.openDirect(service.id);
+    const stream = await openStream(user);
+    const { released } = await stallWrites(server, 2000);
+    const started = Date.now();
+    const failure = await requestService(user, stream, { conversationId: conversation.id, text: 'anyone?' }, { ackTimeoutMs: service.ackDeadlineMs }).catch((err: ParleyError) => err);
+    expect((failure as ParleyError).code).toBe('ACK_TIMEOUT');
+    // The client gave up on its own timer, while the server was still stalled.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(1900);
+    await released;
+    const failed = await stream.waitFor((e) => e.type === 'task.failed');
+    expect(d(failed)).toMatchObject({ reason: 'ack_timeout', message: 'Request failed, try again.' });
+    const task = await user.task(d(failed).requestId);
+    expect(task).toMatchObject({ status: 'failed', failure: 'ack_timeout', ackedAt: null });
+    // Nothing reaches a worker.
+    expect(await worker.pullTasks()).toEqual([]);
+    expect(await admin.serviceStats(service.id)).toMatchObject({ queued: 0, failed: 1 });
+    stream.close();
+  });
+
+  it('overload: beyond the bounded queue a request fails at once instead of late', async () => {
+    const { service } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Small', handler: { type: 'workers' }, maxQueue: 2 });
+    const user = await server.user(`user${++n}`);
+    const conversation = await user.openDirect(service.id);
+    const stream = await openStream(user);
+    await requestService(user, stream, { conversationId: conversation.id, text: 'one' });
+    await requestService(user, stream, { conversationId: conversation.id, text: 'two' });
+    const started = Date.now();
+    await expect(requestService(user, stream, { conversationId: conversation.id, text: 'three' })).rejects.toMatchObject({ code: 'TASK_FAILED', details: { reason: 'overloaded' } });
+    expect(Date.now() - started).toBeLessThan(1000);
+    const stats = await admin.serviceStats(service.id);
+    expect(stats).toMatchObject({ queued: 2, failed: 1 });
+    stream.close();
+  });
+
+  it('per-user rate limit: requests over the limit fail with rate_limited; other users are unaffected', async () => {
+    const { service } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Limited', handler: { type: 'workers' }, ratePerMinute: 2 });
+    const user = await server.user(`user${++n}`);
+    const other = await server.user(`user${++n}`);
+    const conversation = await user.openDirect(service.id);
+    const stream = await openStream(user);
+    const events = collect(stream);
+    await requestService(user, stream, { conversationId: conversation.id, text: 'a' });
+    await requestService(user, stream, { service: service.handle, menuKey: 'none' }).catch(() => undefined);
+    await requestService(user, stream, { conversationId: conversation.id, text: 'b' });
+    await expect(requestService(user, stream, { conversationId: conversation.id, text: 'c' })).rejects.toMatchObject({ code: 'TASK_FAILED', details: { reason: 'rate_limited' } });
+    expect(events.filter((e) => e.type === 'task.failed')).toHaveLength(1);
+    const otherStream = await openStream(other);
+    const otherConversation = await other.openDirect(service.id);
+    await requestService(other, otherStream, { conversationId: otherConversation.id, text: 'fine' });
+    stream.close();
+    otherStream.close();
+  });
+});
