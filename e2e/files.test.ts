@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/support/server.js';
-import { chromiumAvailable, launchChromium, newPage, screenshot, signUp, until } from './support/browser.js';
+import { chromiumAvailable, launchChromium, newPage, screenshot, signUp, startDirectChat, until } from './support/browser.js';
 
 const run = chromiumAvailable();
 
@@ -40,10 +40,7 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
     bob = await newPage(browser, server.url);
     await signUp(alice.page, 'alice', 'Alice');
     await signUp(bob.page, 'bob', 'Bob');
-    await alice.page.getByRole('link', { name: /New chat/ }).click();
-    await alice.page.getByLabel('Their handle').fill('bob');
-    await alice.page.getByRole('button', { name: 'Start chat' }).click();
-    await alice.page.getByLabel(/^Message to/).waitFor();
+    await startDirectChat(alice.page, 'bob');
     await alice.page.getByLabel(/^Message to/).fill('Files coming');
     await alice.page.getByLabel(/^Message to/).press('Enter');
     await bob.page.getByTestId('conversation-list').getByRole('link', { name: /^Alice/ }).click();
@@ -56,7 +53,8 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
   });
 
   it('sends a file: hashed in a worker, uploaded, downloaded by the recipient; the second send is instant', async () => {
-    const bytes = randomBytes(3 * 1024 * 1024 + 123);
+    // Over the worker's 4 MiB read size, so the hash is built from more than one piece.
+    const bytes = randomBytes(4 * 1024 * 1024 + 123);
     const workers: string[] = [];
     alice.page.on('worker', (w) => workers.push(w.url()));
 
@@ -73,7 +71,7 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
     // Bob sees it and downloads exactly these bytes.
     const received = fileMessages(bob.page, 'report.bin');
     await received.waitFor();
-    expect(await received.textContent()).toContain('3.0 MB');
+    expect(await received.textContent()).toContain('4.0 MB');
     const [download] = await Promise.all([bob.page.waitForEvent('download'), received.getByRole('button', { name: 'Download report.bin' }).click()]);
     expect(download.suggestedFilename()).toBe('report.bin');
     expect(Buffer.compare(await readFile((await download.path())!), bytes)).toBe(0);
@@ -157,10 +155,7 @@ describe.skipIf(!run)('the user picks the server files go through', { timeout: 9
     await priv.user('bob', 'Bob');
     alice = await newPage(browser, priv.url);
     await signUp(alice.page, 'alice', 'Alice');
-    await alice.page.getByRole('link', { name: /New chat/ }).click();
-    await alice.page.getByLabel('Their handle').fill('bob');
-    await alice.page.getByRole('button', { name: 'Start chat' }).click();
-    await alice.page.getByLabel(/^Message to/).waitFor();
+    await startDirectChat(alice.page, 'bob');
   }, 60_000);
 
   afterAll(async () => {

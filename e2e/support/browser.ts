@@ -56,6 +56,14 @@ export async function logIn(page: Page, handle: string, password = `password-${h
   await page.getByTestId('conversation-list').waitFor();
 }
 
+/** Opens (or creates) the direct chat with `handle` from the "New chat" page. */
+export async function startDirectChat(page: Page, handle: string): Promise<void> {
+  await page.getByRole('link', { name: /New chat/ }).click();
+  await page.getByLabel('Their handle').fill(handle);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await page.getByLabel(/^Message to/).waitFor();
+}
+
 /** Polls until `fn` returns a truthy value (or `fn` stops throwing). */
 export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 15_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;

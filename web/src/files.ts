@@ -126,9 +126,9 @@ async function run(f: OutgoingFile): Promise<void> {
       f.phase = 'uploading';
       notify();
       await client.upload(f.upload.uploadUrl, f.file, { chunkSize: UPLOAD_CHUNK, signal: abort.signal, onProgress });
-      const state = await client.transfer(f.upload.transferId);
-      if (state.status !== 'delivered') throw new ParleyError('TRANSFER_CLOSED', `The upload ended ${state.status}.`, 409);
-      delivered = state;
+      const t = await client.transfer(f.upload.transferId);
+      if (t.status !== 'delivered') throw new ParleyError('TRANSFER_CLOSED', `The upload ended ${t.status}.`, 409);
+      delivered = t;
     } else {
       f.phase = 'sending';
       notify();
@@ -152,7 +152,7 @@ async function run(f: OutgoingFile): Promise<void> {
     if (client.token !== token) return;
     finish(f);
     upsertMessage(delivered.message, true);
-    state.notice = delivered.source === 'uploaded' ? `${f.file.name} uploaded and sent.` : `${f.file.name} sent instantly: the server already had it.`;
+    state.notice = `${f.file.name}: ${SOURCE_TEXT[delivered.source].replace('⚡ ', '')}`;
   } catch (err) {
     if (client.token !== token || !outgoing.has(f.clientId)) return;
     if ((err as Error).name === 'AbortError') {
@@ -202,9 +202,10 @@ function mimeOf(file: File): string {
   return /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(file.type) ? file.type : 'application/octet-stream';
 }
 
+/** Where the bytes of a file I sent came from: a hit needed no upload. */
 export const SOURCE_TEXT: Record<AttachmentSource, string> = {
-  local: 'Sent instantly: this server already had the file',
-  upstream: 'Sent instantly: the central server had the file',
+  local: '⚡ Sent instantly · this server had it',
+  upstream: '⚡ Sent instantly · from the central server',
   uploaded: 'Uploaded',
 };
 

@@ -441,17 +441,17 @@ function AttachmentView(props: { m: Message; mine: boolean }) {
   const { m } = props;
   const a = m.attachment!;
   const preview = isImage(a.mime) && a.size <= PREVIEW_MAX_BYTES ? previewOf(m) : undefined;
-  const instant = a.source !== 'uploaded';
   return (
     <div class="attachment" data-testid="attachment">
-      {preview !== undefined &&
-        (preview ? (
-          <img class="preview" src={preview} alt={a.name} data-testid="attachment-preview" />
-        ) : (
+      {preview ? (
+        <img class="preview" src={preview} alt={a.name} data-testid="attachment-preview" />
+      ) : (
+        preview === null && (
           <div class="preview placeholder" aria-hidden="true">
-            {preview === null ? '…' : '🖼'}
+            …
           </div>
-        ))}
+        )
+      )}
       <div class="file-line">
         <PaperclipIcon />
         <span class="file-name" dir="auto">
@@ -463,8 +463,8 @@ function AttachmentView(props: { m: Message; mine: boolean }) {
         </button>
       </div>
       {props.mine && (
-        <p class={`source${instant ? ' instant' : ''}`} data-testid="attachment-source" data-source={a.source} title={SOURCE_TEXT[a.source]}>
-          {instant ? `⚡ Sent instantly · ${a.source === 'local' ? 'this server had it' : 'from the central server'}` : 'Uploaded'}
+        <p class={`source${a.source === 'uploaded' ? '' : ' instant'}`} data-testid="attachment-source" data-source={a.source}>
+          {SOURCE_TEXT[a.source]}
         </p>
       )}
     </div>
