@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, settings, type SettingName } from './config.js';
 import { AppError } from './errors.js';
 import { RegisterBody } from './protocol/requests.js';
+import { CreateServiceBody } from './protocol/services.js';
 import { compileStrict, describeErrors } from './protocol/validate.js';
 
 // The server and storage modules load only for the commands that need them, so `--help` and
@@ -15,6 +16,11 @@ Usage:
   parley serve                 start the server (HTTP + WebSocket)
   parley migrate               apply database migrations and exit
   parley user add --handle H --password P [--name N] [--kind person|service|provider] [--admin]
+  parley service add --handle H [--name N] [--description D] [--menu JSON]
+                     (--webhook URL [--secret S] | --workers | --plugin NAME)
+                     [--ack-deadline PT5S] [--reply-window PT48H] [--lease PT30S] [--max-queue N] [--rate N]
+                               create a service account; prints it with its token (shown once)
+  parley service list          the service accounts with their handlers
   parley config check          print the effective configuration and where each value came from
   parley outbox [--channel sms|email] [--limit N]
                                what the outbox channels "sent" (verification codes, fallbacks), newest first
@@ -90,6 +96,86 @@ async function userAdd(argv: string[]): Promise<void> {
   }
 }
 
+async function serviceAdd(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      handle: { type: 'string' },
+      name: { type: 'string' },
+      description: { type: 'string' },
+      menu: { type: 'string' },
+      webhook: { type: 'string' },
+      secret: { type: 'string' },
+      workers: { type: 'boolean', default: false },
+      plugin: { type: 'string' },
+      'ack-deadline': { type: 'string' },
+      'reply-window': { type: 'string' },
+      lease: { type: 'string' },
+      'max-queue': { type: 'string' },
+      rate: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.handle) throw new ConfigError('service add needs --handle');
+  const handlers = [values.webhook !== undefined, values.workers, values.plugin !== undefined].filter(Boolean).length;
+  if (handlers !== 1) throw new ConfigError('service add needs exactly one of --webhook URL, --workers, --plugin NAME');
+  let menu: unknown;
+  if (values.menu !== undefined) {
+    try {
+      menu = JSON.parse(values.menu);
+    } catch {
+      throw new ConfigError('--menu must be JSON, e.g. \'[{"key":"help","label":"Help"}]\'');
+    }
+  }
+  const int = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new ConfigError(`--${flag} must be a positive integer`);
+    return Number(value);
+  };
+  const input = {
+    handle: values.handle,
+    displayName: values.name ?? values.handle,
+    ...(values.description !== undefined ? { description: values.description } : {}),
+    ...(menu !== undefined ? { menu } : {}),
+    handler: values.webhook !== undefined ? { type: 'webhook', url: values.webhook, ...(values.secret ? { secret: values.secret } : {}) } : values.plugin !== undefined ? { type: 'plugin', name: values.plugin } : { type: 'workers' },
+    ...(values['ack-deadline'] !== undefined ? { ackDeadline: values['ack-deadline'] } : {}),
+    ...(values['reply-window'] !== undefined ? { replyWindow: values['reply-window'] } : {}),
+    ...(values.lease !== undefined ? { lease: values.lease } : {}),
+    ...(values['max-queue'] !== undefined ? { maxQueue: int('max-queue', values['max-queue']) } : {}),
+    ...(values.rate !== undefined ? { ratePerMinute: int('rate', values.rate) } : {}),
+  };
+  // The API's schema, so the CLI cannot create a service the API would refuse.
+  const validate = compileStrict<CreateServiceBody>(CreateServiceBody);
+  if (!validate(input)) throw new ConfigError(describeErrors(validate.errors).map((e) => `${e.path} ${e.message}`).join('; '));
+  await withServices(async (services) => console.log(JSON.stringify(await services.serviceAccounts.create(null, input), null, 2)));
+}
+
+async function serviceList(): Promise<void> {
+  await withServices(async (services) => {
+    const all = await services.serviceAccounts.list();
+    if (all.length === 0) console.log('no service accounts');
+    for (const view of all) {
+      const full = await services.serviceAccounts.get({ accountId: '', deviceId: '', isAdmin: true }, view.id);
+      const handler = 'handler' in full ? full.handler : undefined;
+      const how = handler?.type === 'webhook' ? `webhook ${handler.url}` : handler?.type === 'plugin' ? `plugin ${handler.name}` : 'workers';
+      console.log(`${view.handle.padEnd(20)} ${how}  set time ${view.ackDeadlineMs} ms  ${view.displayName}`);
+    }
+  });
+}
+
+/** Runs `work` against the configured storage without serving. */
+async function withServices(work: (services: Awaited<ReturnType<Awaited<ReturnType<typeof loadApp>>['createServices']>>['services']) => Promise<void>): Promise<void> {
+  const { config } = loadConfig({ logLevel: 'silent' });
+  const { createServices } = await loadApp();
+  const { services, bus } = await createServices(config);
+  try {
+    await work(services);
+  } finally {
+    await bus.close();
+    await services.storage.close();
+  }
+}
+
 async function outbox(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { channel: { type: 'string' }, limit: { type: 'string', default: '20' } }, strict: true });
   if (values.channel !== undefined && values.channel !== 'sms' && values.channel !== 'email') throw new ConfigError('--channel must be sms or email');
@@ -132,6 +218,8 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'serve' || command === undefined) return await serve();
     if (command === 'migrate') return await migrate();
     if (command === 'user' && sub === 'add') return await userAdd(rest);
+    if (command === 'service' && sub === 'add') return await serviceAdd(rest);
+    if (command === 'service' && sub === 'list') return await serviceList();
     if (command === 'config' && sub === 'check') return configCheck();
     if (command === 'outbox') return await outbox(argv.slice(1));
     if (command === 'help' || command === '--help' || command === '-h') return void console.log(USAGE);

@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshStorage } from '../support/server.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function parley(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PARLEY_') && !['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL'].includes(key)) clean[key] = value;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, env: { ...clean, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('parley service add / list', () => {
+  let env: Record<string, string>;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const storage = await freshStorage();
+    drop = storage.drop;
+    env = { DATA_DIR: storage.overrides.dataDir!, DATABASE_URL: storage.overrides.databaseUrl ?? '' };
+  });
+  afterAll(async () => drop?.());
+
+  it('creates a service with its menu, handler and set time, prints its token once, and refuses bad input with a clear message', async () => {
+    const added = await parley(['service', 'add', '--handle', 'weather', '--name', 'Weather', '--workers', '--ack-deadline', 'PT3S', '--menu', '[{"key":"today","label":"Today"}]'], env);
+    expect(added.code).toBe(0);
+    const created = JSON.parse(added.stdout) as { service: { handle: string; ackDeadlineMs: number; handler: unknown; menu: unknown }; token: string };
+    expect(created.service).toMatchObject({ handle: 'weather', ackDeadlineMs: 3000, handler: { type: 'workers' }, menu: [{ key: 'today', label: 'Today' }] });
+    expect(created.token).toMatch(/^prl_/);
+
+    const cases: [string[], RegExp][] = [
+      [['--handle', 'weather', '--workers'], /HANDLE_TAKEN|handle is taken/],
+      [['--handle', 'twohandlers', '--workers', '--plugin', 'echo'], /exactly one of/],
+      [['--handle', 'badhook', '--webhook', 'ftp://example.com'], /handler/],
+      [['--handle', 'badmenu', '--workers', '--menu', 'not json'], /--menu must be JSON/],
+      [['--handle', 'badplugin', '--plugin', 'nope'], /in-process handler/],
+      [['--handle', 'slow', '--workers', '--ack-deadline', 'PT5M'], /at most/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await parley(['service', 'add', ...args], env);
+      expect([args, result.code]).toEqual([args, 2]);
+      expect(result.stderr).toMatch(message);
+    }
+
+    const list = await parley(['service', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/echo\s+plugin echo/);
+    expect(list.stdout).toMatch(/weather\s+workers\s+set time 3000 ms/);
+  }, 120_000);
+});
