@@ -3,5 +3,5 @@ export { ParleyStream, type StreamOptions, type StreamState, type WebSocketLike 
 export { ParleyError } from './errors.js';
 export type * from '../src/protocol/views.js';
 export type { StreamEvent, EventData, EventType, EphemeralEvent } from '../src/protocol/events.js';
-export { requestService, ServiceWorker, type ServiceAck, type ServiceRequestOptions, type TaskContext, type WorkerOptions } from './services.js';
+export { requestService, ServiceWorker, type ServiceAck, type ServiceRequestOptions, type TaskApi, type TaskContext, type WorkerOptions } from './services.js';
 export type * from '../src/protocol/services.js';

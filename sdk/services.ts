@@ -58,6 +58,9 @@ export interface TaskContext {
   progress(progress: { text?: string; percent?: number }): Promise<void>;
 }
 
+/** Where a worker pulls and answers: ParleyClient (HTTP) or ParleyStream (the socket, opened with the service's token). */
+export type TaskApi = Pick<ParleyClient, 'pullTasks' | 'replyTask' | 'taskProgress' | 'finishTask'>;
+
 export interface WorkerOptions {
   /** Requests handled at once by this worker. Default 10. */
   concurrency?: number;
@@ -80,7 +83,7 @@ export class ServiceWorker {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly client: ParleyClient,
+    private readonly client: TaskApi,
     private readonly options: WorkerOptions,
   ) {}
 

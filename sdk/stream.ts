@@ -2,6 +2,7 @@ import type { EphemeralEvent, StreamEvent } from '../src/protocol/events.js';
 import type { SendMessageBody } from '../src/protocol/requests.js';
 import type { Message } from '../src/protocol/views.js';
 import type { ServerFrame } from '../src/protocol/frames.js';
+import type { LeasedTask, PullBody, ReplyContent, TaskView } from '../src/protocol/services.js';
 import { Emitter } from './emitter.js';
 import { ParleyError } from './errors.js';
 import { randomId } from './random-id.js';
@@ -128,7 +129,21 @@ export class ParleyStream extends Emitter<Events> {
     return this.request({ type: 'read', conversationId, upTo });
   }
 
-  private request<T>(frame: { type: 'send' | 'read' } & Record<string, unknown>): Promise<T> {
+  /** Workers (stream opened with the service's token): the task API over the socket, as ParleyClient has it over HTTP. */
+  async pullTasks(options: PullBody = {}): Promise<LeasedTask[]> {
+    return (await this.request<{ tasks: LeasedTask[] }>({ type: 'task.pull', ...options })).tasks;
+  }
+  async replyTask(taskId: string, token: string, content: ReplyContent, done = false): Promise<Message> {
+    return (await this.request<{ message: Message }>({ type: 'task.reply', taskId, token, content, ...(done ? { done } : {}) })).message;
+  }
+  async taskProgress(taskId: string, token: string, progress: { text?: string; percent?: number }): Promise<void> {
+    await this.request({ type: 'task.progress', taskId, token, ...progress });
+  }
+  async finishTask(taskId: string, token: string): Promise<TaskView> {
+    return (await this.request<{ task: TaskView }>({ type: 'task.done', taskId, token })).task;
+  }
+
+  private request<T>(frame: { type: 'send' | 'read' | 'task.pull' | 'task.reply' | 'task.progress' | 'task.done' } & Record<string, unknown>): Promise<T> {
     const ref = String(++this.nextRef);
     return new Promise<T>((resolve, reject) => {
       if (!this.sendFrame({ ...frame, ref })) return reject(new ParleyError('NETWORK', 'The stream is not open.', 0));

@@ -3,6 +3,7 @@ import type { EphemeralEvent, StreamEvent } from './events.js';
 import type { ErrorBody } from '../errors.js';
 import { ReadBody, SendMessageBody } from './requests.js';
 import type { Message } from './views.js';
+import { DoneBody, ProgressBody, PullBody, ReplyBody, type LeasedTask, type TaskView } from './services.js';
 
 /** WebSocket /v1/stream: frames are JSON text. The client's first frame must be `hello`. */
 export const HelloFrame = Type.Object(
@@ -29,10 +30,29 @@ export const SendFrame = Type.Object({ type: Type.Literal('send'), ref: Ref, con
 /** POST /v1/conversations/:id/read over the socket. */
 export const ReadFrame = Type.Object({ type: Type.Literal('read'), ref: Ref, conversationId: ConversationId, upTo: ReadBody.properties.upTo }, { additionalProperties: false });
 
-export const ClientFrame = Type.Union([HelloFrame, AckFrame, TypingFrame, PingFrame, SendFrame, ReadFrame]);
+const TaskId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+/** Workers of a service (hello with the service's token): POST /v1/tasks/pull over the socket. */
+export const TaskPullFrame = Type.Object({ type: Type.Literal('task.pull'), ref: Ref, ...PullBody.properties }, { additionalProperties: false });
+/** POST /v1/tasks/:id/replies, /progress and /done over the socket. */
+export const TaskReplyFrame = Type.Object({ type: Type.Literal('task.reply'), ref: Ref, taskId: TaskId, ...ReplyBody.properties }, { additionalProperties: false });
+export const TaskProgressFrame = Type.Object({ type: Type.Literal('task.progress'), ref: Ref, taskId: TaskId, ...ProgressBody.properties }, { additionalProperties: false });
+export const TaskDoneFrame = Type.Object({ type: Type.Literal('task.done'), ref: Ref, taskId: TaskId, ...DoneBody.properties }, { additionalProperties: false });
+
+export const ClientFrame = Type.Union([HelloFrame, AckFrame, TypingFrame, PingFrame, SendFrame, ReadFrame, TaskPullFrame, TaskReplyFrame, TaskProgressFrame, TaskDoneFrame]);
 export type ClientFrame = Static<typeof ClientFrame>;
 /** Each frame type's own schema, so a bad frame is judged against the type it claims to be. */
-export const clientFrameSchemas = { hello: HelloFrame, ack: AckFrame, typing: TypingFrame, ping: PingFrame, send: SendFrame, read: ReadFrame } as const;
+export const clientFrameSchemas = {
+  hello: HelloFrame,
+  ack: AckFrame,
+  typing: TypingFrame,
+  ping: PingFrame,
+  send: SendFrame,
+  read: ReadFrame,
+  'task.pull': TaskPullFrame,
+  'task.reply': TaskReplyFrame,
+  'task.progress': TaskProgressFrame,
+  'task.done': TaskDoneFrame,
+} as const;
 export const clientFrameTypes = Object.keys(clientFrameSchemas) as (keyof typeof clientFrameSchemas)[];
 
 export type ServerFrame =
@@ -40,7 +60,7 @@ export type ServerFrame =
   | { type: 'event'; event: StreamEvent }
   | { type: 'ephemeral'; event: EphemeralEvent }
   | { type: 'pong' }
-  | { type: 'result'; ref: string; result: { message: Message } | { readSeq: number } }
+  | { type: 'result'; ref: string; result: { message: Message } | { readSeq: number } | { tasks: LeasedTask[] } | { task: TaskView } | Record<string, never> }
   /** `ref` is present when the error answers a send or read frame. */
   | ({ type: 'error'; ref?: string } & ErrorBody);
 

@@ -66,6 +66,40 @@ describe('service accounts: request → acknowledgement → replies', () => {
     stream.close();
   });
 
+  it('workers over the WebSocket: several share the load, each request leased to one', async () => {
+    const { service, client } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Socket', handler: { type: 'workers' }, ratePerMinute: 100 });
+    const sockets = await Promise.all([openStream(client), openStream(client)]);
+    const seen = new Map<string, number>();
+    const handled = [0, 0];
+    const workers = sockets.map(
+      (socket, i) =>
+        new ServiceWorker(socket, {
+          concurrency: 3,
+          waitMs: 1000,
+          handle: async (task, context) => {
+            seen.set(task.id, (seen.get(task.id) ?? 0) + 1);
+            handled[i]!++;
+            await context.progress({ percent: 50 });
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return [{ type: 'text', text: `ws ${task.text}` }];
+          },
+        }),
+    );
+    for (const w of workers) w.start();
+    const user = await server.user(`user${++n}`);
+    const conversation = await user.openDirect(service.id);
+    const stream = await openStream(user);
+    const acks = await Promise.all(Array.from({ length: 12 }, (_, i) => requestService(user, stream, { conversationId: conversation.id, text: `w${i}` })));
+    for (const ack of acks) await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId, 10_000);
+    await Promise.all(workers.map((w) => w.stop()));
+    expect(seen.size).toBe(12);
+    expect([...seen.values()].every((count) => count === 1)).toBe(true);
+    expect(handled[0]! > 0 && handled[1]! > 0).toBe(true);
+    const replies = (await user.history(conversation.id)).messages.filter((m) => m.senderId === service.id);
+    expect(replies.map((m) => m.text).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `ws w${i}`).sort());
+    for (const s of [...sockets, stream]) s.close();
+  });
+
   it('a worker killed mid-request loses it when the lease runs out and another worker completes it', async () => {
     const { service, client } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Lease', handler: { type: 'workers' }, lease: 600 });
     const user = await server.user(`user${++n}`);

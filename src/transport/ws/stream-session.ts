@@ -35,6 +35,8 @@ export class StreamSession {
   private sendQueue: Promise<void> = Promise.resolve();
   /** Resolves when the session ends, so nothing waits forever on a write a dead socket never finishes. */
   private readonly ended: Promise<void>;
+  /** Ends a worker's long-polling pull when the socket goes. */
+  private readonly aborter = new AbortController();
   private markEnded: () => void = () => {};
   alive = true;
 
@@ -75,6 +77,7 @@ export class StreamSession {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.markEnded();
+    this.aborter.abort();
     this.helloTimer.cancel();
     this.detach();
   }
@@ -133,6 +136,22 @@ export class StreamSession {
     if (frame.type === 'read') {
       const { readSeq } = await this.s.receipts.markRead(this.actor, frame.conversationId, frame.upTo);
       return this.send({ type: 'result', ref: frame.ref, result: { readSeq } });
+    }
+    if (frame.type === 'task.pull') {
+      const tasks = await this.s.serviceAccounts.pull(this.actor, { max: frame.max, waitMs: frame.waitMs }, this.aborter.signal);
+      return this.send({ type: 'result', ref: frame.ref, result: { tasks } });
+    }
+    if (frame.type === 'task.reply') {
+      const { message } = await this.s.serviceAccounts.reply(frame.taskId, { token: frame.token, content: frame.content, done: frame.done });
+      return this.send({ type: 'result', ref: frame.ref, result: { message } });
+    }
+    if (frame.type === 'task.progress') {
+      await this.s.serviceAccounts.progress(frame.taskId, { token: frame.token, text: frame.text, percent: frame.percent });
+      return this.send({ type: 'result', ref: frame.ref, result: {} });
+    }
+    if (frame.type === 'task.done') {
+      const task = await this.s.serviceAccounts.done(frame.taskId, frame.token);
+      return this.send({ type: 'result', ref: frame.ref, result: { task } });
     }
     if (frame.type === 'send') {
       // A send to a service account records when and from where it came.
