@@ -104,6 +104,17 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
     await screenshot(bob.page, '21-files-image-bob');
   });
 
+  it('a file dropped on the chat is sent', async () => {
+    await alice.page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped on the chat'], 'dropped.txt', { type: 'text/plain' }));
+      const target = document.querySelector('[data-testid="messages"]')!;
+      for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    expect(await newestSource(alice.page, 'dropped.txt', 1)).toBe('uploaded');
+    await fileMessages(bob.page, 'dropped.txt').waitFor();
+  });
+
   it('pauses an upload and resumes it from the server offset', async () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     const offsets: number[] = [];
@@ -139,6 +150,25 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
 
     const [download] = await Promise.all([bob.page.waitForEvent('download'), fileMessages(bob.page, 'big.bin').getByRole('button', { name: 'Download big.bin' }).click()]);
     expect(Buffer.compare(await readFile((await download.path())!), bytes)).toBe(0);
+  });
+
+  it('logging out drops the files still being sent: the next person on the tab does not see them', async () => {
+    const page = alice.page;
+    // Hold every upload so the file is still on its way when Alice logs out.
+    await page.route('**/v1/uploads/**', (route) => (route.request().method() === 'PATCH' ? undefined : route.continue()));
+    await attach(page, 'unfinished.bin', 'application/octet-stream', randomBytes(500_000));
+    await until('uploading', async () => (await page.getByTestId('outgoing-file').getAttribute('data-phase')) === 'uploading');
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).first().click();
+    // In the same page, not a reload (which would forget everything anyway).
+    await page.getByLabel('Handle').fill('bob');
+    await page.getByLabel('Password').fill('password-bob');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByTestId('conversation-list').getByRole('link', { name: /^Alice/ }).click();
+    await fileMessages(page, 'big.bin').waitFor();
+    expect(await page.getByTestId('outgoing-file').count()).toBe(0);
+    await page.unroute('**/v1/uploads/**');
   });
 });
 

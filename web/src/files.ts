@@ -8,7 +8,7 @@ import type { AttachmentSource, Message } from '../../sdk/index.js';
 import type { SendVia } from '../../src/protocol/requests.js';
 import { fileSize } from './format.js';
 import type { HashReply, HashRequest } from './hash.worker.js';
-import { client, errorText, load, newClientId, notify, save, scrollRequest, state, toast, upsertMessage } from './state.js';
+import { client, errorText, load, newClientId, notify, onSessionEnd, save, scrollRequest, state, toast, upsertMessage } from './state.js';
 
 export interface OutgoingFile {
   clientId: string;
@@ -238,6 +238,17 @@ export function previewOf(m: Message): string | null {
   }
   return previews.get(m.id) ?? null;
 }
+
+// The next person to log in on this tab must see neither these files nor these images.
+onSessionEnd.push(() => {
+  for (const f of [...outgoing.values()]) {
+    f.abort?.abort();
+    finish(f);
+  }
+  for (const url of previews.values()) if (url) URL.revokeObjectURL(url);
+  previews.clear();
+  settingsLoading = undefined;
+});
 
 export async function downloadAttachment(m: Message): Promise<void> {
   if (!m.attachment) return;

@@ -286,6 +286,9 @@ export async function signOut(): Promise<void> {
   navigate('/login', true);
 }
 
+/** Run when the session ends, by modules that keep per-user state of their own (files.ts). */
+export const onSessionEnd: (() => void)[] = [];
+
 function resetSession(reason: string): void {
   stream?.close();
   stream = undefined;
@@ -307,6 +310,7 @@ function resetSession(reason: string): void {
   state.statuses.clear();
   state.messageCache.clear();
   gone.clear();
+  for (const hook of onSessionEnd) hook();
   notify();
 }
 
