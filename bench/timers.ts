@@ -51,6 +51,7 @@ import { SmppSmsChannel } from '../src/channels/sms/smpp.js';
 import { segment } from '../src/channels/sms/encoding.js';
 import { newId } from '../src/ids.js';
 import { systemClock } from '../src/scheduler/clock.js';
+import { settings } from '../src/config.js';
 import { Scheduler, type FiredTimer } from '../src/scheduler/scheduler.js';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
 import { TestSmsc } from '../test/channels/smsc.js';
@@ -235,7 +236,7 @@ async function openBenchDb(options: Options, cleanup: Cleanup): Promise<BenchDb>
   if (options.engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'parley-bench-timers-'));
     cleanup.add('remove scratch directory', () => rmSync(dir, { recursive: true, force: true }));
-    const storage = openStorage({ databaseUrl: '', dataDir: dir, sqliteSynchronous: 'NORMAL' });
+    const storage = openStorage({ databaseUrl: '', dataDir: dir, sqliteSynchronous: 'NORMAL', sqliteCacheMb: settings.sqliteCacheMb.default });
     cleanup.add('close SQLite', () => storage.close());
     await migrateToLatest(storage.db);
     const size = (file: string) => {
@@ -265,7 +266,7 @@ async function openBenchDb(options: Options, cleanup: Cleanup): Promise<BenchDb>
   cleanup.add(`drop database ${name}`, () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   const url = new URL(options.postgresUrl);
   url.pathname = `/${name}`;
-  const storage = openStorage({ databaseUrl: url.toString(), dataDir: '', sqliteSynchronous: 'NORMAL' });
+  const storage = openStorage({ databaseUrl: url.toString(), dataDir: '', sqliteSynchronous: 'NORMAL', sqliteCacheMb: settings.sqliteCacheMb.default });
   cleanup.add('close PostgreSQL pool', () => storage.close());
   await migrateToLatest(storage.db);
   return {

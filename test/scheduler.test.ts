@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { settings } from '../src/config.js';
 import { Scheduler, type FiredTimer } from '../src/scheduler/scheduler.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { migrateToLatest, openStorage, type Storage } from '../src/storage/db.js';
@@ -19,7 +20,7 @@ async function storage(): Promise<{ open: () => Promise<Storage> }> {
   });
   return {
     async open() {
-      const s = openStorage({ databaseUrl: fresh.overrides.databaseUrl ?? '', dataDir: fresh.overrides.dataDir ?? '', sqliteSynchronous: 'NORMAL' });
+      const s = openStorage({ databaseUrl: fresh.overrides.databaseUrl ?? '', dataDir: fresh.overrides.dataDir ?? '', sqliteSynchronous: 'NORMAL', sqliteCacheMb: settings.sqliteCacheMb.default });
       opened.push(s);
       await migrateToLatest(s.db);
       return s;
@@ -74,6 +75,43 @@ describe('durable scheduler', () => {
     expect(fired[0]!.at).toBeGreaterThanOrEqual(base + 400);
     await new Promise((r) => setTimeout(r, 200));
     expect(fired).toHaveLength(1);
+  });
+
+  it('a handler may schedule its own key again: the new timer survives the deletion of the fired one', async () => {
+    const s = await (await storage()).open();
+    const sch = scheduler(s, 'n1');
+    const fired: number[] = [];
+    sch.register('again', async (t) => {
+      fired.push(t.dueAt);
+      if (fired.length === 1) await sch.schedule(s.db, { kind: 'again', key: t.key, dueAt: Date.now() + 300 });
+    });
+    await sch.start();
+    await sch.schedule(s.db, { kind: 'again', key: 'repeat', dueAt: Date.now() + 100 });
+    await until(() => fired.length === 2, 3000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fired).toHaveLength(2);
+    expect(await sch.pendingCount()).toBe(0);
+  });
+
+  it('what fired before a clean stop does not fire again after the next start', async () => {
+    const st = await storage();
+    const s = await st.open();
+    const first = scheduler(s, 'n1');
+    const { fired, handler } = recorder();
+    first.register('test', handler);
+    await first.start();
+    const due = Date.now() + 100;
+    for (let i = 0; i < 300; i++) await first.schedule(s.db, { kind: 'test', key: `once-${i}`, dueAt: due });
+    await until(() => fired.length === 300);
+    await first.stop();
+    expect(await first.pendingCount()).toBe(0);
+
+    const second = scheduler(s, 'n1');
+    const again = recorder();
+    second.register('test', again.handler);
+    await second.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.fired).toHaveLength(0);
   });
 
   it('a timer that came due while no scheduler ran fires right after start', async () => {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Engine, Executor, Db } from '../storage/db.js';
 import { newId } from '../ids.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -48,13 +49,42 @@ interface Claimed {
   dueAt: number;
   payload: string;
   attempts: number;
+  /** The lease set by the claim that brought it here: a timer moved and claimed again since has another one. */
+  leaseUntil: number;
+  /** SQLite: writeVersion() just before it was claimed. */
+  seen: string | undefined;
 }
+
+/**
+ * Timer writes through each database handle by Scheduler methods. SQLite's `data_version` counts
+ * other connections' commits only, and two Schedulers may share a handle (a CLI, a test).
+ */
+const localWrites = new WeakMap<Db, number>();
+
+/**
+ * Lets due timers fire between the statements of a long pass: better-sqlite3 runs each statement
+ * synchronously, so awaiting it alone never gives the event loop's timers a turn.
+ */
+const yieldToTimers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Timers a claim pass collects before claiming them; a pass that finds this many is followed by another. */
+const MAX_FOUND = 100_000;
+/** Timers claimed or deleted by one statement: bounded so no statement holds the thread for long. */
+const CLAIM_CHUNK = 500;
+const REAP_CHUNK = 500;
+/** Deleting waits while a claimed timer is due this soon: firing on time comes first. */
+const REAP_SLACK_MS = 50;
 
 /**
  * Durable timers: one table, claimed by leases (FOR UPDATE SKIP LOCKED on PostgreSQL, so each
  * due timer goes to exactly one node), with an in-memory heap for the ones due soon so they fire
  * on time instead of on the next poll. Timers survive restarts: a restarted node first takes back
  * its own claims, and a timer due while the server was down fires right after start.
+ *
+ * Fired timers are deleted later, in chunks, whenever no timer is about to be due: on a large table
+ * each deletion touches several index pages, and doing it between firings made a burst of 100,000
+ * timers due in one second fire seconds late (bench/timers.ts). Until deleted they stay leased by
+ * this node; a crash before that fires them again, which at-least-once delivery allows.
  */
 export class Scheduler {
   private readonly handlers = new Map<string, TimerHandler>();
@@ -71,6 +101,11 @@ export class Scheduler {
   private claiming: Promise<void> | undefined;
   private claimAgain = false;
   private firing: Promise<void> | undefined;
+  /** Fired timers still to be deleted (oldest first), with the lease they were fired under. */
+  private toReap: { id: string; leaseUntil: number }[] = [];
+  private reaping: Promise<void> | undefined;
+  /** When the oldest fired timer still to be deleted fired. */
+  private oldestUnreaped = Infinity;
   private fired = 0;
 
   constructor(
@@ -117,6 +152,7 @@ export class Scheduler {
       .values(row)
       .onConflict((oc) => oc.column('key').doUpdateSet({ kind: row.kind, due_at: row.due_at, payload: row.payload, attempts: 0, lease_owner: null, lease_until: null }))
       .execute();
+    this.wrote();
     this.forget(spec.key);
     this.nudge(spec.dueAt);
   }
@@ -124,8 +160,24 @@ export class Scheduler {
   /** Removes a timer; returns whether it existed. */
   async cancel(ex: Executor, key: string): Promise<boolean> {
     const result = await ex.deleteFrom('timers').where('key', '=', key).executeTakeFirst();
+    this.wrote();
     this.forget(key);
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Counts a write that may change timers another Scheduler on this handle has claimed. */
+  private wrote(): void {
+    localWrites.set(this.db, (localWrites.get(this.db) ?? 0) + 1);
+  }
+
+  /**
+   * SQLite: a value that changes whenever anyone else may have written timers: another connection
+   * (`data_version`) or another Scheduler on this handle. PostgreSQL: undefined (always check).
+   */
+  private async writeVersion(): Promise<string | undefined> {
+    if (this.engine !== 'sqlite') return undefined;
+    const { rows } = await sql<{ data_version: number }>`pragma data_version`.execute(this.db);
+    return `${rows[0]?.data_version}/${localWrites.get(this.db) ?? 0}`;
   }
 
   private forget(key: string): void {
@@ -147,7 +199,10 @@ export class Scheduler {
     this.running = true;
     // Claims held by this node before a restart are ours to fire now, not after their lease runs out.
     await this.db.updateTable('timers').set({ lease_owner: null, lease_until: null }).where('lease_owner', '=', this.options.nodeId).execute();
-    this.pollTimer = this.clock.every(this.options.pollMs, () => this.requestClaim(this.clock.now()));
+    this.pollTimer = this.clock.every(this.options.pollMs, () => {
+      this.requestClaim(this.clock.now());
+      this.reap();
+    });
     await this.claim();
   }
 
@@ -160,6 +215,9 @@ export class Scheduler {
     this.claimTimer?.cancel();
     await this.claiming;
     await this.firing;
+    // What fired is deleted before the claims are handed back, or it would fire again.
+    await this.reaping;
+    await this.reap(true);
     this.heap.drain();
     this.heapKeys.clear();
     await this.db.updateTable('timers').set({ lease_owner: null, lease_until: null }).where('lease_owner', '=', this.options.nodeId).execute();
@@ -198,45 +256,77 @@ export class Scheduler {
       do {
         this.claimAgain = false;
         try {
-          for (;;) {
-            const batch = await this.claimBatch(this.clock.now());
-            for (const t of batch) {
-              this.forget(t.key);
-              this.heap.push(t);
-              this.heapKeys.add(t.key);
-            }
-            if (batch.length < this.options.batchSize || !this.running) break;
-          }
+          while ((await this.claimPass(this.clock.now())) === MAX_FOUND && this.running);
         } catch (err) {
           this.options.onError(err, undefined);
         }
       } while (this.claimAgain && this.running);
       this.claiming = undefined;
       this.arm();
+      void this.reap();
     })();
     this.claiming = run;
     return run;
   }
 
-  private async claimBatch(now: number): Promise<Claimed[]> {
+  /**
+   * Claims the timers due by the horizon that are free or whose lease ran out (a dead node's); returns
+   * how many were found. Each kind is found through its own partial index (migration 0006), so timers
+   * claimed already are not walked again. They are claimed in id order, which is storage order:
+   * claiming a burst in due order would touch a different page for nearly every timer (in SQLite's
+   * write-ahead log too) and took seconds for 100,000 timers.
+   */
+  private async claimPass(now: number): Promise<number> {
     const horizon = now + this.options.horizonMs;
+    const expired = await this.db
+      .selectFrom('timers')
+      .select('id')
+      .where('lease_owner', 'is not', null)
+      .where('lease_until', '<', now)
+      .where('due_at', '<=', horizon)
+      .limit(MAX_FOUND)
+      .execute();
+    const free = await this.db
+      .selectFrom('timers')
+      .select('id')
+      .where('lease_owner', 'is', null)
+      .where('due_at', '<=', horizon)
+      .orderBy('due_at')
+      .limit(MAX_FOUND - expired.length)
+      .execute();
+    const ids = [...expired, ...free].map((r) => r.id).sort();
+    for (let i = 0; i < ids.length && this.running; i += CLAIM_CHUNK) {
+      if (i > 0) await yieldToTimers();
+      await this.claimChunk(ids.slice(i, i + CLAIM_CHUNK), now);
+    }
+    return ids.length;
+  }
+
+  /** Claims those of `ids` still free or expired (another node may have taken some meanwhile). */
+  private async claimChunk(ids: string[], now: number): Promise<void> {
+    const leaseUntil = now + this.options.horizonMs + this.options.leaseMs;
+    const seen = await this.writeVersion();
     const rows = await this.db
       .updateTable('timers')
-      .set({ lease_owner: this.options.nodeId, lease_until: horizon + this.options.leaseMs })
+      .set({ lease_owner: this.options.nodeId, lease_until: leaseUntil })
       .where('id', 'in', (eb) => {
         let q = eb
           .selectFrom('timers')
           .select('id')
-          .where('due_at', '<=', horizon)
-          .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
-          .orderBy('due_at')
-          .limit(this.options.batchSize);
+          .where('id', 'in', ids)
+          .where((w) => w.or([w('lease_owner', 'is', null), w('lease_until', '<', now)]));
         if (this.engine === 'postgres') q = q.forUpdate().skipLocked();
         return q;
       })
       .returning(['id', 'kind', 'key', 'due_at', 'payload', 'attempts'])
       .execute();
-    return rows.map((r) => ({ id: r.id, kind: r.kind, key: r.key, dueAt: Number(r.due_at), payload: r.payload, attempts: r.attempts }));
+    for (const r of rows) {
+      this.forget(r.key);
+      this.heap.push({ id: r.id, kind: r.kind, key: r.key, dueAt: Number(r.due_at), payload: r.payload, attempts: r.attempts, leaseUntil, seen });
+      this.heapKeys.add(r.key);
+    }
+    // Fire what is due as it arrives, not once the whole pass is in.
+    this.arm();
   }
 
   /** Sets the one local timer for the earliest claimed timer. */
@@ -277,19 +367,68 @@ export class Scheduler {
     } finally {
       this.firing = undefined;
       this.arm();
+      void this.reap();
     }
   }
 
+  /**
+   * Deletes fired timers in id (storage) order, a chunk at a time, while no claim pass runs and no
+   * claimed timer is due within REAP_SLACK_MS. Timers fired longer ago than a third of the lease are
+   * deleted regardless, so a steady stream of due timers cannot hold deletion off until the lease
+   * runs out (they would be claimed again).
+   */
+  private reap(force = false): Promise<void> {
+    if (this.reaping || this.toReap.length === 0) return this.reaping ?? Promise.resolve();
+    const run = (async () => {
+      const pending = this.toReap.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      this.toReap = [];
+      let done = 0;
+      try {
+        while (done < pending.length) {
+          const now = this.clock.now();
+          const overdue = this.oldestUnreaped < now - this.options.leaseMs / 3;
+          const busy = this.claiming !== undefined || (this.heap.peek()?.dueAt ?? Infinity) <= now + REAP_SLACK_MS;
+          if (!force && !overdue && busy) break;
+          const chunk = pending.slice(done, done + REAP_CHUNK);
+          const byLease = new Map<number, string[]>();
+          for (const t of chunk) {
+            const ids = byLease.get(t.leaseUntil);
+            if (ids) ids.push(t.id);
+            else byLease.set(t.leaseUntil, [t.id]);
+          }
+          for (const [leaseUntil, ids] of byLease) {
+            await this.db.deleteFrom('timers').where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).where('lease_until', '=', leaseUntil).execute();
+          }
+          done += chunk.length;
+          await yieldToTimers();
+        }
+      } catch (err) {
+        // Left in the table, still leased: taken back after a restart or once the lease runs out.
+        this.options.onError(err, undefined);
+      } finally {
+        this.toReap = done < pending.length ? pending.slice(done).concat(this.toReap) : this.toReap;
+        if (this.toReap.length === 0) this.oldestUnreaped = Infinity;
+      }
+    })().finally(() => {
+      this.reaping = undefined;
+    });
+    this.reaping = run;
+    return run;
+  }
+
   private async fireBatch(due: Claimed[]): Promise<void> {
-    // Skip timers cancelled or moved by another node since we claimed them.
-    const stillOurs = new Set<string>();
-    for (let i = 0; i < due.length; i += 500) {
-      const ids = due.slice(i, i + 500).map((t) => t.id);
-      const rows = await this.db.selectFrom('timers').select('id').where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).execute();
-      for (const r of rows) stillOurs.add(r.id);
+    // Skip timers cancelled or moved since we claimed them (a moved one may carry a newer claim of
+    // ours). On SQLite, what nobody else can have written since it was claimed needs no look.
+    const version = await this.writeVersion();
+    const unchanged = (t: Claimed) => version !== undefined && t.seen === version;
+    const toCheck = due.filter((t) => !unchanged(t));
+    const stillOurs = new Map<string, number>();
+    for (let i = 0; i < toCheck.length; i += 500) {
+      const ids = toCheck.slice(i, i + 500).map((t) => t.id);
+      const rows = await this.db.selectFrom('timers').select(['id', 'lease_until']).where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).execute();
+      for (const r of rows) stillOurs.set(r.id, Number(r.lease_until));
     }
-    const runnable = due.filter((t) => stillOurs.has(t.id));
-    const done: string[] = [];
+    const runnable = due.filter((t) => unchanged(t) || stillOurs.get(t.id) === t.leaseUntil);
     let next = 0;
     const worker = async () => {
       while (next < runnable.length) {
@@ -299,7 +438,8 @@ export class Scheduler {
           const handler = this.handlers.get(t.kind);
           if (!handler) throw new Error(`no handler for timer kind ${t.kind}`);
           await handler(timer);
-          done.push(t.id);
+          if (this.toReap.length === 0) this.oldestUnreaped = Math.min(this.oldestUnreaped, this.clock.now());
+          this.toReap.push({ id: t.id, leaseUntil: t.leaseUntil });
           this.fired++;
         } catch (err) {
           this.options.onError(err, timer);
@@ -308,9 +448,6 @@ export class Scheduler {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, runnable.length) }, worker));
-    for (let i = 0; i < done.length; i += 500) {
-      await this.db.deleteFrom('timers').where('id', 'in', done.slice(i, i + 500)).where('lease_owner', '=', this.options.nodeId).execute();
-    }
   }
 
   /** Exponential backoff from 1 s; after maxAttempts the timer is dropped (onError reported each failure). */

@@ -25,7 +25,7 @@ export interface Storage {
 // far below 2^53, so numbers are safe and keep one type across both engines.
 pg.types.setTypeParser(20, (value) => Number(value));
 
-export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'sqliteSynchronous'>): Storage {
+export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'sqliteSynchronous' | 'sqliteCacheMb'>): Storage {
   if (config.databaseUrl.startsWith('postgres://') || config.databaseUrl.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -44,6 +44,7 @@ export function openStorage(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'sq
   sqlite.pragma(`synchronous = ${config.sqliteSynchronous}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`cache_size = -${config.sqliteCacheMb * 1024}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, engine: 'sqlite', location: file, close: () => db.destroy() };
 }

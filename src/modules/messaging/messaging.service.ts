@@ -28,7 +28,7 @@ function parseCursor(value: string | undefined): number | undefined {
  * Runs inside the transaction that stored a new message, after its events: another module (service
  * accounts) commits what the message causes together with it.
  */
-export type SentHook = (trx: Tx, emit: Emit, now: number, actor: Actor, message: MessagesTable, members: string[]) => Promise<void>;
+export type SentHook = (trx: Tx, emit: Emit, now: number, actor: Actor, message: MessagesTable, members: string[], kind: 'direct' | 'group') => Promise<void>;
 
 export class MessagingService {
   private readonly sentHooks: SentHook[] = [];
@@ -86,11 +86,11 @@ export class MessagingService {
         throw new AppError('MESSAGE_NOT_FOUND', 'replyTo must name a message of this conversation.');
       }
     }
-    const { last_seq } = await trx
+    const { last_seq, kind } = await trx
       .updateTable('conversations')
       .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
       .where('id', '=', conversationId)
-      .returning('last_seq')
+      .returning(['last_seq', 'kind'])
       .executeTakeFirstOrThrow();
     const row: MessagesTable = {
       id: newId(),
@@ -127,7 +127,7 @@ export class MessagingService {
       if (withinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('read', row.id, recipient, now + withinMs));
       if (deliveredWithinMs !== null) await this.scheduler.schedule(trx, deadlineTimer('delivered', row.id, recipient, now + deliveredWithinMs));
     }
-    for (const hook of this.sentHooks) await hook(trx, emit, now, actor, row, members);
+    for (const hook of this.sentHooks) await hook(trx, emit, now, actor, row, members, kind);
     return { message, created: true };
   }
 

@@ -66,7 +66,7 @@ export function toTaskView(row: RequestRow): TaskView {
   };
 }
 
-export async function toLeasedTasks(ex: Executor, rows: RequestRow[], tokens: Map<string, string>, baseUrl: string): Promise<LeasedTask[]> {
+export async function toLeasedTasks(ex: Executor, rows: RequestRow[], token: string, baseUrl: string): Promise<LeasedTask[]> {
   if (rows.length === 0) return [];
   const users = await ex
     .selectFrom('accounts')
@@ -86,7 +86,7 @@ export async function toLeasedTasks(ex: Executor, rows: RequestRow[], tokens: Ma
       conversationId: row.conversation_id,
       receivedAt: toIso(Number(row.received_at)),
       attempt: row.attempts,
-      replyToken: tokens.get(row.id)!,
+      replyToken: token,
       replyTokenExpiresAt: toIso(Number(row.reply_expires_at)),
       replyUrl: `${baseUrl}/v1/tasks/${row.id}/replies`,
     };

@@ -27,8 +27,9 @@ import type { Message } from '../../protocol/views.js';
 import { signWebhook } from '../../protocol/webhook-signature.js';
 import type { Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
+import type { SelectQueryBuilder } from 'kysely';
 import type { Db, Engine, Tx } from '../../storage/db.js';
-import type { MessagesTable } from '../../storage/schema.js';
+import type { Database, MessagesTable } from '../../storage/schema.js';
 import type { ConversationsService } from '../conversations/index.js';
 import { createStream, type Emit, type EventLog, type StreamHub } from '../events/index.js';
 import type { MessagingService } from '../messaging/index.js';
@@ -99,7 +100,7 @@ export class ServiceAccountsService {
   ) {
     this.baseUrl = config.publicUrl.replace(/\/$/, '');
     this.metrics = createServiceMetrics(() => this.queueDepths());
-    messaging.onSent((trx, emit, now, actor, message, members) => this.onMessage(trx, emit, now, actor, message, members));
+    messaging.onSent((trx, emit, now, actor, message, members, kind) => (kind === 'direct' ? this.onMessage(trx, emit, now, actor, message, members) : Promise.resolve()));
     scheduler.register(SERVICE_DISPATCH_TIMER, (t) => this.dispatch(t));
     scheduler.register(SERVICE_LEASE_TIMER, (t) => this.leaseEnded(t));
     this.registerPlugin('echo', echoPlugin);
@@ -295,8 +296,6 @@ export class ServiceAccountsService {
     if (!other) return;
     const service = await findService(trx, other);
     if (!service) return;
-    const conversation = await trx.selectFrom('conversations').select('kind').where('id', '=', message.conversation_id).executeTakeFirst();
-    if (conversation?.kind !== 'direct') return;
     await this.intake(trx, emit, now, service, actor, {
       conversationId: message.conversation_id,
       kind: 'message',
@@ -339,6 +338,10 @@ export class ServiceAccountsService {
     let failure: TaskFailure | null = null;
     if ((await countRequests(trx, service.account_id, { accountId: actor.accountId, since: now - MINUTE })) >= service.rate_per_minute) failure = 'rate_limited';
     else if ((await countRequests(trx, service.account_id, { statuses: OPEN })) >= service.max_queue) failure = 'overloaded';
+    // The acknowledgement's send time is taken after the work before it (the message's writes, the
+    // checks), not at the transaction's start: a stalled database makes it late, and then it fails.
+    const ackAt = Math.max(now, this.clock.now());
+    if (!failure && ackAt - receivedAt > Number(service.ack_deadline_ms)) failure = 'ack_timeout';
     const row: RequestRow = {
       id: newId(),
       service_id: service.account_id,
@@ -355,8 +358,8 @@ export class ServiceAccountsService {
       failure,
       attempts: 0,
       received_at: receivedAt,
-      acked_at: null,
-      finished_at: failure ? now : null,
+      acked_at: failure ? null : ackAt,
+      finished_at: failure ? ackAt : null,
       lease_owner: null,
       lease_until: null,
       reply_token_hash: null,
@@ -364,17 +367,6 @@ export class ServiceAccountsService {
       reply_expires_at: null,
     };
     await trx.insertInto('service_requests').values(row).execute();
-    // The acknowledgement's send time is taken after the writes, not at the transaction's start: a
-    // stalled database (a lock, a slow disk) makes it late, and then it is a failure, not an ack.
-    const ackAt = Math.max(now, this.clock.now());
-    if (!failure && ackAt - receivedAt > Number(service.ack_deadline_ms)) failure = 'ack_timeout';
-    if (failure) {
-      Object.assign(row, { status: 'failed', failure, finished_at: ackAt });
-      await trx.updateTable('service_requests').set({ status: 'failed', failure, finished_at: ackAt }).where('id', '=', row.id).execute();
-    } else {
-      row.acked_at = ackAt;
-      await trx.updateTable('service_requests').set({ acked_at: ackAt }).where('id', '=', row.id).execute();
-    }
     if (failure) {
       emit(row.account_id, 'task.failed', { ...eventBase(row), reason: failure, message: FAILURE_TEXT }, refs(row));
       this.metrics.failures.labels(service.handle, failure).inc();
@@ -434,58 +426,57 @@ export class ServiceAccountsService {
   }
 
   private async lease(service: ServiceRow, max: number, owner: string): Promise<LeasedTask[]> {
-    const tokens = new Map<string, string>();
+    const token = replyToken();
     const rows = await this.db.transaction().execute(async (trx) => {
-      let query = trx.selectFrom('service_requests').selectAll().where('service_id', '=', service.account_id).where('status', '=', 'queued').orderBy('received_at').limit(max);
+      let pick = trx.selectFrom('service_requests').select('id').where('service_id', '=', service.account_id).where('status', '=', 'queued').orderBy('received_at').limit(max);
       // Several nodes' workers pull at once: each takes rows the others have not locked.
-      if (this.engine === 'postgres') query = query.forUpdate().skipLocked();
-      const found = await query.execute();
+      if (this.engine === 'postgres') pick = pick.forUpdate().skipLocked();
       const now = this.clock.now();
-      const leased: RequestRow[] = [];
-      for (const row of found) {
-        const token = replyToken();
-        const held = await this.hold(trx, row, owner, now + Number(service.lease_ms), token, now);
-        if (!held) continue;
-        tokens.set(row.id, token);
-        leased.push(held);
-      }
-      return leased;
+      return this.take(trx, pick, owner, now + Number(service.lease_ms), token, now);
     });
-    return toLeasedTasks(this.db, rows, tokens, this.baseUrl);
+    return toLeasedTasks(this.db, rows, token, this.baseUrl);
   }
 
-  /** Hands a queued request to `owner` until `until`, with a fresh reply token and a timer for the lease's end. */
-  private async hold(trx: Tx, row: RequestRow, owner: string, until: number, token: string, now: number): Promise<RequestRow | undefined> {
-    const changes = {
-      status: 'leased' as const,
-      attempts: row.attempts + 1,
-      lease_owner: owner,
-      lease_until: until,
-      reply_token_hash: sha256Hex(token),
-      reply_uses: 0,
-      reply_expires_at: now + this.config.serviceReplyTokenTtlMs,
-    };
-    const result = await trx.updateTable('service_requests').set(changes).where('id', '=', row.id).where('status', '=', 'queued').executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) return undefined;
-    await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: `service.lease:${row.id}`, dueAt: until, payload: { requestId: row.id, owner } });
-    return { ...row, ...changes };
+  /**
+   * Hands queued requests to `owner` until `until`: one statement and one timer for the lease's end
+   * whatever their number. Requests leased together share their reply token.
+   */
+  private async take(trx: Tx, pick: SelectQueryBuilder<Database, 'service_requests', { id: string }> | string[], owner: string, until: number, token: string, now: number): Promise<RequestRow[]> {
+    const rows = await trx
+      .updateTable('service_requests')
+      .set((eb) => ({
+        status: 'leased',
+        attempts: eb('attempts', '+', 1),
+        lease_owner: owner,
+        lease_until: until,
+        reply_token_hash: sha256Hex(token),
+        reply_uses: 0,
+        reply_expires_at: now + this.config.serviceReplyTokenTtlMs,
+      }))
+      .where('id', 'in', pick)
+      .where('status', '=', 'queued')
+      .returningAll()
+      .execute();
+    if (rows.length > 0) await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: leaseKey(owner), dueAt: until, payload: { owner } });
+    return rows.sort((a, b) => Number(a.received_at) - Number(b.received_at));
   }
 
   /** Timer: the holder neither finished nor was heard from in time. */
   private async leaseEnded(timer: FiredTimer): Promise<void> {
-    const { requestId, owner } = timer.payload as { requestId: string; owner: string };
+    const { owner } = timer.payload as { owner: string };
     await this.events.transact(async (trx, emit, now) => {
-      const row = await findRequest(trx, requestId);
-      if (!row || row.lease_owner !== owner || !HELD.includes(row.status)) return;
-      if (Number(row.lease_until) > now) {
+      const held = await trx.selectFrom('service_requests').selectAll().where('lease_owner', '=', owner).where('status', 'in', HELD).execute();
+      if (held.length === 0) return;
+      const service = (await findService(trx, held[0]!.service_id))!;
+      let next = Infinity;
+      for (const row of held) {
         // Extended by a reply or progress report since the timer was set.
-        await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: `service.lease:${row.id}`, dueAt: Number(row.lease_until), payload: { requestId, owner } });
-        return;
+        if (Number(row.lease_until) > now) next = Math.min(next, Number(row.lease_until));
+        // A webhook that accepted the request and answered through its reply URL has had its say.
+        else if (row.status === 'waiting') await this.finish(trx, emit, now, service, row);
+        else await this.retryOrDeadLetter(trx, emit, now, service, row, 'lease expired');
       }
-      const service = (await findService(trx, row.service_id))!;
-      // A webhook that accepted the request and answered through its reply URL has had its say.
-      if (row.status === 'waiting') return this.finish(trx, emit, now, service, row);
-      await this.retryOrDeadLetter(trx, emit, now, service, row, 'lease expired');
+      if (next < Infinity) await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: leaseKey(owner), dueAt: next, payload: { owner } });
     });
   }
 
@@ -567,8 +558,8 @@ export class ServiceAccountsService {
   }
 
   private async finish(trx: Tx, emit: Emit, now: number, service: ServiceRow, row: RequestRow): Promise<void> {
+    // The lease's timer stays: it may cover other requests leased together, and finds this one done.
     await trx.updateTable('service_requests').set({ status: 'done', finished_at: now, lease_owner: null, lease_until: null }).where('id', '=', row.id).execute();
-    await this.scheduler.cancel(trx, `service.lease:${row.id}`);
     emit(row.account_id, 'task.done', eventBase(row), refs(row));
     if (row.acked_at !== null) this.metrics.processing.labels(service.handle).observe((now - Number(row.acked_at)) / 1000);
   }
@@ -586,12 +577,12 @@ export class ServiceAccountsService {
       const service = (await findService(trx, row.service_id))!;
       if (service.handler === 'workers') return undefined;
       const now = this.clock.now();
-      const held = await this.hold(trx, row, owner, now + this.config.serviceWebhookTimeoutMs + DISPATCH_SLACK_MS, token, now);
+      const [held] = await this.take(trx, [row.id], owner, now + this.config.serviceWebhookTimeoutMs + DISPATCH_SLACK_MS, token, now);
       return held && { row: held, service };
     });
     if (!claimed) return;
     const { service } = claimed;
-    const [task] = await toLeasedTasks(this.db, [claimed.row], new Map([[requestId, token]]), this.baseUrl);
+    const [task] = await toLeasedTasks(this.db, [claimed.row], token, this.baseUrl);
     let replies: ReplyContent[] | undefined;
     let error: string | undefined;
     try {
@@ -610,14 +601,14 @@ export class ServiceAccountsService {
       // The call outlived its hold and the request moved on.
       if (!row || row.lease_owner !== owner || row.status !== 'leased') return;
       if (error !== undefined) {
-        await this.scheduler.cancel(trx, `service.lease:${row.id}`);
+        await this.scheduler.cancel(trx, leaseKey(owner));
         return this.retryOrDeadLetter(trx, emit, now, service, row, error);
       }
       if (replies === undefined) {
         // Accepted: the answer comes later through the reply URL, until the token expires.
         const until = Number(row.reply_expires_at);
         await trx.updateTable('service_requests').set({ status: 'waiting', lease_until: until }).where('id', '=', row.id).execute();
-        await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: `service.lease:${row.id}`, dueAt: until, payload: { requestId, owner } });
+        await this.scheduler.schedule(trx, { kind: SERVICE_LEASE_TIMER, key: leaseKey(owner), dueAt: until, payload: { owner } });
         return;
       }
       for (const content of replies) await this.deliver(trx, emit, now, service, row, content);
@@ -700,6 +691,10 @@ function eventBase(row: RequestRow): TaskEventBase {
 
 function refs(row: RequestRow): { conversationId: string; messageId?: string } {
   return row.message_id ? { conversationId: row.conversation_id, messageId: row.message_id } : { conversationId: row.conversation_id };
+}
+
+function leaseKey(owner: string): string {
+  return `service.lease:${owner}`;
 }
 
 function replyToken(): string {

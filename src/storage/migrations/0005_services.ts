@@ -50,6 +50,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   // A retried request (same client id) is recorded, acknowledged and processed once.
   await db.schema.createIndex('service_requests_client_idx').on('service_requests').columns(['service_id', 'account_id', 'client_id']).unique().execute();
   await db.schema.createIndex('service_requests_queue_idx').on('service_requests').columns(['service_id', 'status', 'received_at']).execute();
+  // A lease's end finds the requests its holder still has.
+  await db.schema.createIndex('service_requests_lease_idx').on('service_requests').column('lease_owner').execute();
   await db.schema.createIndex('service_requests_user_idx').on('service_requests').columns(['service_id', 'account_id', 'received_at']).execute();
 
   await db.schema.alterTable('messages').addColumn('content', 'text').execute();

@@ -4,6 +4,7 @@ import * as timers from './0002_timers.js';
 import * as fallback from './0003_fallback.js';
 import * as files from './0004_files.js';
 import * as services from './0005_services.js';
+import * as timerClaims from './0006_timer_claims.js';
 
 /** Migrations are listed in code (not read from disk) so they work the same under tsx and bundlers. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_fallback': fallback,
   '0004_files': files,
   '0005_services': services,
+  '0006_timer_claims': timerClaims,
 };
 
 export const migrationProvider: MigrationProvider = {
