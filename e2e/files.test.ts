@@ -6,15 +6,35 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
+import { crc32, deflateSync } from 'node:zlib';
+import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/support/server.js';
 import { chromiumAvailable, launchChromium, newPage, screenshot, signUp, startDirectChat, until } from './support/browser.js';
 
 const run = chromiumAvailable();
 
-// A 2×2 PNG, enough for the browser to decode a real image.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4zwAE/xkgFAAb8gP91pbyKwAAAABJRU5ErkJggg==', 'base64');
+/** A real PNG (an RGB gradient) for the browser to decode. */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const framed = Buffer.alloc(body.length + 8);
+    framed.writeUInt32BE(data.length, 0);
+    body.copy(framed, 4);
+    framed.writeUInt32BE(crc32(body), body.length + 4);
+    return framed;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rows.set([(x * 255) / width, (y * 255) / height, 160], y * (1 + width * 3) + 1 + x * 3);
+  }
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+const PNG = png(160, 96);
 
 const fileMessages = (page: Page, name: string) => page.locator('article.msg[data-message-id]', { has: page.getByTestId('attachment').filter({ hasText: name }) });
 
@@ -94,12 +114,12 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
   });
 
   it('shows an image preview to both sides, loaded with the session token', async () => {
-    await attach(alice.page, 'pixel.png', 'image/png', PNG);
+    await attach(alice.page, 'picture.png', 'image/png', PNG);
     for (const page of [alice.page, bob.page]) {
-      const img = fileMessages(page, 'pixel.png').getByTestId('attachment-preview');
+      const img = fileMessages(page, 'picture.png').getByTestId('attachment-preview');
       await img.waitFor();
-      await until('the preview decoded', () => img.evaluate((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 2));
-      expect(await img.getAttribute('alt')).toBe('pixel.png');
+      await until('the preview decoded', () => img.evaluate((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 160));
+      expect(await img.getAttribute('alt')).toBe('picture.png');
     }
     await screenshot(bob.page, '21-files-image-bob');
   });
@@ -150,6 +170,32 @@ describe.skipIf(!run)('files in the web app', { timeout: 90_000 }, () => {
 
     const [download] = await Promise.all([bob.page.waitForEvent('download'), fileMessages(bob.page, 'big.bin').getByRole('button', { name: 'Download big.bin' }).click()]);
     expect(Buffer.compare(await readFile((await download.path())!), bytes)).toBe(0);
+  });
+
+  it('an upload that loses the network waits, then goes on from the server offset by itself', async () => {
+    const page = alice.page;
+    const bytes = randomBytes(2 * 1024 * 1024 + 7);
+    const offsets: number[] = [];
+    let held: Route | undefined;
+    await page.route('**/v1/uploads/**', async (route) => {
+      if (route.request().method() !== 'PATCH') return route.continue();
+      offsets.push(Number(route.request().headers()['upload-offset']));
+      if (offsets.length === 2) held = route;
+      else await route.continue();
+    });
+    await attach(page, 'flaky.bin', 'application/octet-stream', bytes);
+    const row = page.getByTestId('outgoing-file').filter({ hasText: 'flaky.bin' });
+    await until('the second chunk is on its way', () => held);
+    await alice.context.setOffline(true);
+    await held!.abort('internetdisconnected');
+    await until('waiting for the network', async () => (await row.getAttribute('data-phase')) === 'waiting');
+    expect(await row.getByTestId('transfer-status').textContent()).toMatch(/^Waiting for the network \d+%$/);
+
+    await alice.context.setOffline(false);
+    expect(await newestSource(page, 'flaky.bin', 1)).toBe('uploaded');
+    await page.unroute('**/v1/uploads/**');
+    // First chunk, the lost one, then the same one again from where the server was.
+    expect(offsets).toEqual([0, 1024 * 1024, 1024 * 1024, 2 * 1024 * 1024]);
   });
 
   it('logging out drops the files still being sent: the next person on the tab does not see them', async () => {

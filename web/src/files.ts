@@ -18,8 +18,8 @@ export interface OutgoingFile {
   via: SendVia | undefined;
   /** A local object URL of the file itself, for images: the preview needs no round trip. */
   previewUrl: string | null;
-  /** hashing → sending (request and proof) → uploading ⇄ paused; failed keeps the row for a retry. */
-  phase: 'hashing' | 'sending' | 'uploading' | 'paused' | 'failed';
+  /** hashing → sending (request and proof) → uploading ⇄ paused; waiting: the network is gone, it goes on by itself; failed keeps the row for a retry. */
+  phase: 'hashing' | 'sending' | 'uploading' | 'paused' | 'waiting' | 'failed';
   /** Bytes hashed (while hashing) or acknowledged by the server (while uploading). */
   done: number;
   sha256?: string;
@@ -157,11 +157,13 @@ async function run(f: OutgoingFile): Promise<void> {
     if (client.token !== token || !outgoing.has(f.clientId)) return;
     if ((err as Error).name === 'AbortError') {
       f.phase = 'paused';
+    } else if (err instanceof ParleyError && err.code === 'NETWORK') {
+      f.phase = 'waiting';
     } else {
       f.phase = 'failed';
       f.error = errorText(err);
       // An upload the server closed (expired, hash mismatch) cannot be resumed: start over.
-      if (err instanceof ParleyError && err.code !== 'NETWORK') f.upload = undefined;
+      f.upload = undefined;
     }
   } finally {
     f.abort = undefined;
@@ -175,8 +177,21 @@ function finish(f: OutgoingFile): void {
 }
 
 export function pauseFile(clientId: string): void {
-  outgoing.get(clientId)?.abort?.abort();
+  const f = outgoing.get(clientId);
+  if (f?.abort) f.abort.abort();
+  else if (f?.phase === 'waiting') {
+    f.phase = 'paused';
+    notify();
+  }
 }
+
+/** Files that lost the network go on from the server's offset once it is back. */
+function resumeWaiting(): void {
+  for (const f of outgoing.values()) if (f.phase === 'waiting' && !f.abort) void run(f);
+}
+window.addEventListener('online', resumeWaiting);
+// `online` does not fire when only the server was out of reach.
+setInterval(resumeWaiting, 5000);
 
 export function resumeFile(clientId: string): void {
   const f = outgoing.get(clientId);

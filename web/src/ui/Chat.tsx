@@ -476,6 +476,7 @@ const PHASE_TEXT: Record<OutgoingFile['phase'], string> = {
   sending: 'Checking the server',
   uploading: 'Uploading',
   paused: 'Paused',
+  waiting: 'Waiting for the network',
   failed: 'Not sent',
 };
 
@@ -483,7 +484,7 @@ function OutgoingFileItem(props: { f: OutgoingFile }) {
   const f = props.f;
   const size = f.file.size;
   const percent = Math.floor((f.done / size) * 100);
-  const measured = f.phase === 'hashing' || f.phase === 'uploading' || f.phase === 'paused';
+  const measured = f.phase === 'hashing' || f.phase === 'uploading' || f.phase === 'paused' || f.phase === 'waiting';
   const status = `${PHASE_TEXT[f.phase]}${measured ? ` ${percent}%` : '…'}`;
   return (
     <article class="msg mine pending" data-client-id={f.clientId} data-testid="outgoing-file" data-phase={f.phase} aria-label={`You, sending ${f.file.name}`}>
@@ -509,7 +510,7 @@ function OutgoingFileItem(props: { f: OutgoingFile }) {
           </p>
         )}
         <p class="file-actions">
-          {f.phase === 'uploading' && (
+          {(f.phase === 'uploading' || f.phase === 'waiting') && (
             <button type="button" class="link-button" onClick={() => pauseFile(f.clientId)}>
               Pause
             </button>
