@@ -30,9 +30,17 @@ const GSM_EXTENSION: ReadonlyMap<string, number> = new Map([
 ]);
 
 const GSM_ESCAPE = 0x1b;
-const GSM_BASIC_CODES: ReadonlyMap<string, number> = new Map(
-  [...GSM_BASIC].map((char, code) => [char, code] as [string, number]).filter(([, code]) => code !== GSM_ESCAPE),
-);
+const NOT_GSM = -1;
+/** Marks an extension-table code in GSM_SEPTETS: ESC + (value & 0xff), two septets. */
+const EXTENDED = 0x100;
+/**
+ * UTF-16 code unit → septet (basic), EXTENDED | code (extension table) or NOT_GSM. Every GSM 03.38
+ * character is in the BMP, so one code unit decides; a table lookup keeps encoding a fallback burst
+ * cheap (bench/timers.ts part c).
+ */
+const GSM_SEPTETS = new Int16Array(0x10000).fill(NOT_GSM);
+for (let code = 0; code < GSM_BASIC.length; code++) if (code !== GSM_ESCAPE) GSM_SEPTETS[GSM_BASIC.charCodeAt(code)] = code;
+for (const [char, code] of GSM_EXTENSION) GSM_SEPTETS[char.charCodeAt(0)] = EXTENDED | code;
 if (GSM_BASIC.length !== 128) throw new Error('GSM 03.38 table must have 128 entries');
 
 export const SMPP_DATA_CODING = { gsm7: 0x00, ucs2: 0x08 } as const;
@@ -48,9 +56,7 @@ export const MAX_PARTS = 255;
 
 /** Whether every character of `text` exists in GSM 03.38 (basic or extension table). */
 export function isGsm7(text: string): boolean {
-  for (const char of text) {
-    if (!GSM_BASIC_CODES.has(char) && !GSM_EXTENSION.has(char)) return false;
-  }
+  for (let i = 0; i < text.length; i++) if (GSM_SEPTETS[text.charCodeAt(i)] === NOT_GSM) return false;
   return true;
 }
 
@@ -58,20 +64,29 @@ export function chooseEncoding(text: string): SmsEncoding {
   return isGsm7(text) ? 'gsm7' : 'ucs2';
 }
 
-/** Septets of one character: 2 for the extension table, 1 otherwise. The character must be GSM. */
-function gsmSeptets(char: string): Uint8Array {
-  const basic = GSM_BASIC_CODES.get(char);
-  if (basic !== undefined) return Uint8Array.of(basic);
-  const ext = GSM_EXTENSION.get(char);
-  if (ext !== undefined) return Uint8Array.of(GSM_ESCAPE, ext);
-  throw new Error(`character U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} is not in GSM 03.38`);
+/** Septets of the code unit at `i`: 2 for the extension table, 1 otherwise. The text must be GSM. */
+function septetsAt(text: string, i: number): number {
+  const septet = GSM_SEPTETS[text.charCodeAt(i)]!;
+  if (septet === NOT_GSM) throw new Error(`character U+${text.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} is not in GSM 03.38`);
+  return septet & EXTENDED ? 2 : 1;
 }
 
 /** GSM-7 unpacked (one septet per octet, as SMPP carries data_coding 0). */
 export function encodeGsm7(text: string): Buffer {
-  const out: number[] = [];
-  for (const char of text) out.push(...gsmSeptets(char));
-  return Buffer.from(out);
+  let size = 0;
+  for (let i = 0; i < text.length; i++) size += septetsAt(text, i);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    const septet = GSM_SEPTETS[text.charCodeAt(i)]!;
+    if (septet & EXTENDED) {
+      out[at++] = GSM_ESCAPE;
+      out[at++] = septet & 0xff;
+    } else {
+      out[at++] = septet;
+    }
+  }
+  return out;
 }
 
 export function encodeUcs2(text: string): Buffer {
@@ -98,23 +113,23 @@ export function segment(text: string): SmsSegments {
   const limits = SMS_LIMITS[encoding];
   const texts: string[] = [];
   if (encoding === 'gsm7') {
-    const units = [...text].map((char) => ({ char, size: gsmSeptets(char).length }));
-    const total = units.reduce((n, u) => n + u.size, 0);
+    let total = 0;
+    for (let i = 0; i < text.length; i++) total += septetsAt(text, i);
     if (total <= limits.single) {
       texts.push(text);
     } else {
-      let current = '';
+      let start = 0;
       let size = 0;
-      for (const u of units) {
-        if (size + u.size > limits.part) {
-          texts.push(current);
-          current = '';
+      for (let i = 0; i < text.length; i++) {
+        const septets = septetsAt(text, i);
+        if (size + septets > limits.part) {
+          texts.push(text.slice(start, i));
+          start = i;
           size = 0;
         }
-        current += u.char;
-        size += u.size;
+        size += septets;
       }
-      if (current) texts.push(current);
+      if (start < text.length) texts.push(text.slice(start));
     }
   } else if (text.length <= limits.single) {
     texts.push(text);
