@@ -40,6 +40,11 @@ export interface SendFileOptions extends UploadOptions {
   priority?: TransferBody['priority'];
   /** 'private': only the node this client talks to looks for the bytes; 'central' (default): it may ask its central node too. */
   via?: SendVia;
+  /**
+   * Resumes a paused or interrupted upload (the target `onStep('upload')` gave): the bytes go on
+   * from the server's offset. Without it a new transfer starts, and a miss uploads from byte 0.
+   */
+  resume?: Pick<UploadTarget, 'transferId' | 'uploadUrl'>;
   /** Called with each step: 'challenge', 'upload' (the bytes must be sent), 'delivered'. */
   onStep?: (step: 'challenge' | 'upload' | 'delivered', state: TransferState) => void;
 }
@@ -320,8 +325,15 @@ export class ParleyClient {
     }
   }
 
-  /** The whole flow: request → (challenge → proof) → (upload) → delivered. Pause with `signal`, resume by calling again with the same clientId. */
+  /** The whole flow: request → (challenge → proof) → (upload) → delivered. Pause with `signal`; resume by calling again with `resume`. */
   async sendFile(conversationId: string, file: Blob, options: SendFileOptions): Promise<DeliveredTransfer> {
+    const state = options.resume ? await this.finishUpload(options.resume, file, options) : await this.startTransfer(conversationId, file, options);
+    if (state.status !== 'delivered') throw new ParleyError('TRANSFER_CLOSED', `transfer ${state.transferId} is ${state.status}`, 409);
+    options.onStep?.('delivered', state);
+    return state;
+  }
+
+  private async startTransfer(conversationId: string, file: Blob, options: SendFileOptions): Promise<TransferState> {
     options.clientId ??= randomId();
     let state = await this.requestTransfer({
       sha256: options.sha256,
@@ -344,14 +356,14 @@ export class ParleyClient {
         state = details;
       }
     }
-    if (state.status === 'upload') {
-      options.onStep?.('upload', state);
-      await this.upload(state.uploadUrl, file, options);
-      state = await this.transfer(state.transferId);
-    }
-    if (state.status !== 'delivered') throw new ParleyError('TRANSFER_CLOSED', `transfer ${state.transferId} is ${state.status}`, 409);
-    options.onStep?.('delivered', state);
-    return state;
+    if (state.status !== 'upload') return state;
+    options.onStep?.('upload', state);
+    return this.finishUpload(state, file, options);
+  }
+
+  private async finishUpload(target: Pick<UploadTarget, 'transferId' | 'uploadUrl'>, file: Blob, options: UploadOptions): Promise<TransferState> {
+    await this.upload(target.uploadUrl, file, options);
+    return this.transfer(target.transferId);
   }
 
   /** Downloads a message's file; `range` asks for part of it (206). The Response streams the body. */

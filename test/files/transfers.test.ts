@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyError, type TransferState } from '../../sdk/index.js';
+import { ParleyError, type TransferState, type UploadTarget } from '../../sdk/index.js';
 import { allEvents, fullHistory } from '../support/read.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { expectCode, leftovers, requestAndProve, sha256, storedBlobs, testFile } from './helpers.js';
@@ -213,6 +213,35 @@ describe('file transfer on one server', () => {
     await alice.upload(target.uploadUrl, file.blob);
     expect((await fullHistory(bob, conversation)).filter((m) => m.attachment?.sha256 === file.sha256)).toHaveLength(1);
     expect(Buffer.from(await bob.attachmentBytes((state as { message: { id: string } }).message.id)).equals(file.bytes)).toBe(true);
+  });
+
+  it('sendFile pauses with its signal and resumes with `resume` from the server offset, not from byte 0', async () => {
+    const file = testFile(3 * 1024 * 1024);
+    const controller = new AbortController();
+    let target: Pick<UploadTarget, 'transferId' | 'uploadUrl'> | undefined;
+    const options = {
+      sha256: file.sha256,
+      name: 'paused.bin',
+      chunkSize: 1024 * 1024,
+      signal: controller.signal,
+      onStep: (_step: string, s: TransferState) => {
+        if (s.status === 'upload') target = s;
+      },
+      onProgress: (sent: number) => {
+        if (sent >= 1024 * 1024) controller.abort();
+      },
+    };
+    await expect(alice.sendFile(conversation, file.blob, options)).rejects.toThrow();
+    expect(await alice.uploadOffset(target!.uploadUrl)).toBe(1024 * 1024);
+
+    const sent: number[] = [];
+    const steps: string[] = [];
+    const delivered = await alice.sendFile(conversation, file.blob, { ...options, signal: undefined, resume: target, onProgress: (n) => sent.push(n), onStep: (s) => steps.push(s) });
+    expect(sent[0]).toBe(1024 * 1024);
+    expect(steps).toEqual(['delivered']);
+    expect(delivered.source).toBe('uploaded');
+    expect(delivered.transferId).toBe(target!.transferId);
+    expect((await fullHistory(bob, conversation)).filter((m) => m.attachment?.sha256 === file.sha256)).toHaveLength(1);
   });
 
   it('an upload aborted in the middle of a request resumes from what reached the disk', async () => {

@@ -120,35 +120,26 @@ async function run(f: OutgoingFile): Promise<void> {
       f.done = sent;
       notify();
     };
-    let delivered: { source: AttachmentSource; message: Message };
-    if (f.upload) {
-      // Resume: the server's offset says where to go on; sendFile would open a new upload instead.
-      f.phase = 'uploading';
-      notify();
-      await client.upload(f.upload.uploadUrl, f.file, { chunkSize: UPLOAD_CHUNK, signal: abort.signal, onProgress });
-      const t = await client.transfer(f.upload.transferId);
-      if (t.status !== 'delivered') throw new ParleyError('TRANSFER_CLOSED', `The upload ended ${t.status}.`, 409);
-      delivered = t;
-    } else {
-      f.phase = 'sending';
-      notify();
-      delivered = await client.sendFile(f.conversationId, f.file, {
-        sha256: f.sha256,
-        name: f.file.name,
-        mime: mimeOf(f.file),
-        clientId: f.clientId,
-        via: f.via,
-        chunkSize: UPLOAD_CHUNK,
-        signal: abort.signal,
-        onProgress,
-        onStep: (step, s) => {
-          if (step !== 'upload' || s.status !== 'upload') return;
-          f.upload = { transferId: s.transferId, uploadUrl: s.uploadUrl };
-          f.phase = 'uploading';
-          notify();
-        },
-      });
-    }
+    // A known upload goes on from the server's offset; otherwise the server is asked first.
+    f.phase = f.upload ? 'uploading' : 'sending';
+    notify();
+    const delivered = await client.sendFile(f.conversationId, f.file, {
+      sha256: f.sha256,
+      name: f.file.name,
+      mime: mimeOf(f.file),
+      clientId: f.clientId,
+      via: f.via,
+      resume: f.upload,
+      chunkSize: UPLOAD_CHUNK,
+      signal: abort.signal,
+      onProgress,
+      onStep: (step, s) => {
+        if (step !== 'upload' || s.status !== 'upload') return;
+        f.upload = { transferId: s.transferId, uploadUrl: s.uploadUrl };
+        f.phase = 'uploading';
+        notify();
+      },
+    });
     if (client.token !== token) return;
     finish(f);
     upsertMessage(delivered.message, true);
