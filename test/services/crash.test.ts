@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeClient, ServiceWorker, type ParleyClient, type StreamEvent } from '../../sdk/node.js';
-import { startChildServer, type ChildServer } from '../support/child.js';
-import { freshStorage } from '../support/server.js';
-import { until, d } from './helpers.js';
+import { startChildServer } from '../support/child.js';
+import { childStorage, d, until } from './helpers.js';
 
 async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
   const out: StreamEvent[] = [];
@@ -17,24 +13,19 @@ async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
 }
 
 describe('service requests survive kill -9', () => {
-  const children: ChildServer[] = [];
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const child of children) if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
-    await Promise.all(children.map((c) => c.exited));
-    for (const cleanup of cleanups) await cleanup();
-  });
+  let cleanup = async () => {};
+  afterAll(() => cleanup());
 
   it('queued and leased requests are processed after a restart: none lost, none twice', async () => {
-    const storage = await freshStorage();
-    cleanups.push(storage.drop);
-    const dataDir = storage.overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'parley-crash-'));
-    if (!storage.overrides.dataDir) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const storage = await childStorage();
     // The same node id after the restart: it takes back its timer claims at once.
-    const env = { DATA_DIR: dataDir, DATABASE_URL: storage.overrides.databaseUrl ?? '', PARLEY_NODE_ID: 'service-crash' };
+    const env = { ...storage.env, PARLEY_NODE_ID: 'service-crash' };
 
     let child = await startChildServer(env);
-    children.push(child);
+    cleanup = async () => {
+      if (child.proc.exitCode === null && child.proc.signalCode === null) await child.crash();
+      await storage.drop();
+    };
     const admin = createNodeClient({ baseUrl: child.url });
     await admin.register({ handle: 'admin', displayName: 'Admin', password: 'password-admin' });
     await admin.login('admin', 'password-admin');
@@ -71,7 +62,6 @@ describe('service requests survive kill -9', () => {
     expect(answered.length).toBeGreaterThanOrEqual(50);
 
     child = await startChildServer(env);
-    children.push(child);
     for (const c of [admin, user]) (c as { baseUrl: string }).baseUrl = child.url;
     const processed = new Map<string, number>();
     const worker = new ServiceWorker(createNodeClient({ baseUrl: child.url, token }), {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { CreateServiceBody, CreatedService, EventData, ParleyClient, StreamEvent } from '../../sdk/index.js';
 import { createNodeClient } from '../../sdk/node.js';
 import type { ParleyStream } from '../../sdk/stream.js';
-import type { TestServer } from '../support/server.js';
+import { freshStorage, type TestServer } from '../support/server.js';
 
 export type User = ParleyClient & { accountId: string; handle: string };
 
@@ -69,3 +69,9 @@ export function rows(server: TestServer) {
 type AnyData = EventData['message.new'] & EventData['task.failed'] & EventData['task.progress'] & EventData['task.ack'];
 /** An event's data with every field these tests read; check `type` first. */
 export const d = (e: StreamEvent): AnyData => e.data as AnyData;
+
+/** A fresh database for a `parley serve` child process: its environment, and how to drop it. */
+export async function childStorage(): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+  const storage = await freshStorage();
+  return { env: { DATA_DIR: storage.overrides.dataDir!, DATABASE_URL: storage.overrides.databaseUrl ?? '' }, drop: storage.drop };
+}

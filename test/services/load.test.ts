@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeClient, requestService, ServiceWorker, type LeasedTask, type ParleyClient, type StreamEvent } from '../../sdk/node.js';
 import { startChildServer, type ChildServer } from '../support/child.js';
-import { freshStorage } from '../support/server.js';
 import { testEngine } from '../support/services.js';
-import { collect, createService, openStream, until, d } from './helpers.js';
+import { childStorage, collect, createService, d, openStream, until } from './helpers.js';
 
 const REQUESTS = 1000;
 const USERS = 10;
@@ -28,11 +24,9 @@ describe('service accounts under load', () => {
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    const storage = await freshStorage();
+    const storage = await childStorage();
     cleanups.push(storage.drop);
-    const dataDir = storage.overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'parley-load-'));
-    if (!storage.overrides.dataDir) cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    server = await startChildServer({ DATA_DIR: dataDir, DATABASE_URL: storage.overrides.databaseUrl ?? '' });
+    server = await startChildServer(storage.env);
   }, 60_000);
   afterAll(async () => {
     await server?.crash();

@@ -10,9 +10,8 @@ import type { Device, Me, PublicAccount, Session } from '../../protocol/views.js
 import type { LoginBody, RegisterBody, UpdateMeBody } from '../../protocol/requests.js';
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { Db } from '../../storage/db.js';
-import { createStream } from '../events/index.js';
 import { checkTimeZone, parseTimeOfDay } from '../fallback/quiet-hours.js';
-import { countAccounts, findAccountByHandle, findAccountById, findAccountsByIds, findDeviceByTokenHash, type AccountRow } from './accounts.repo.js';
+import { countAccounts, findAccountByHandle, insertAccount, findAccountById, findAccountsByIds, findDeviceByTokenHash, type AccountRow } from './accounts.repo.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 // Writing last_used_at on every request would turn each read into a write.
@@ -67,31 +66,7 @@ export class AccountsService {
     try {
       await this.db.transaction().execute(async (trx) => {
         const first = (await countAccounts(trx)) === 0;
-        await trx
-          .insertInto('accounts')
-          .values({
-            id,
-            handle,
-            display_name: input.displayName,
-            kind: input.kind ?? 'person',
-            password_hash: passwordHash,
-            is_admin: input.isAdmin || first ? 1 : 0,
-            phone: null,
-            phone_verified_at: null,
-            email: null,
-            email_verified_at: null,
-            read_receipts: 'public',
-            last_seen_visible: 1,
-            last_seen_at: null,
-            created_at: now,
-            fallback_min_priority: 'urgent',
-            fallback_channel: 'sms',
-            quiet_start: null,
-            quiet_end: null,
-            time_zone: 'UTC',
-          })
-          .execute();
-        await createStream(trx, id);
+        await insertAccount(trx, { id, handle, displayName: input.displayName, kind: input.kind ?? 'person', passwordHash, isAdmin: input.isAdmin === true || first, now });
       });
     } catch (err) {
       if (await findAccountByHandle(this.db, handle)) throw new AppError('HANDLE_TAKEN');

@@ -31,7 +31,8 @@ import type { SelectQueryBuilder } from 'kysely';
 import type { Db, Engine, Tx } from '../../storage/db.js';
 import type { Database, MessagesTable } from '../../storage/schema.js';
 import type { ConversationsService } from '../conversations/index.js';
-import { createStream, type Emit, type EventLog, type StreamHub } from '../events/index.js';
+import { insertAccount } from '../accounts/index.js';
+import type { Emit, EventLog, StreamHub } from '../events/index.js';
 import type { MessagingService } from '../messaging/index.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { ECHO_MENU, echoPlugin, type ServicePlugin } from './plugins.js';
@@ -145,32 +146,8 @@ export class ServiceAccountsService {
     try {
       await this.db.transaction().execute(async (trx) => {
         if (await trx.selectFrom('accounts').select('id').where('handle', '=', handle).executeTakeFirst()) throw new AppError('HANDLE_TAKEN');
-        await trx
-          .insertInto('accounts')
-          .values({
-            id,
-            handle,
-            display_name: input.displayName,
-            kind: 'service',
-            // No password: a service signs in with its token only.
-            password_hash: '!',
-            is_admin: 0,
-            phone: null,
-            phone_verified_at: null,
-            email: null,
-            email_verified_at: null,
-            read_receipts: 'public',
-            last_seen_visible: 0,
-            last_seen_at: null,
-            created_at: now,
-            fallback_min_priority: 'never',
-            fallback_channel: 'sms',
-            quiet_start: null,
-            quiet_end: null,
-            time_zone: 'UTC',
-          })
-          .execute();
-        await createStream(trx, id);
+        // No password: a service signs in with its token only.
+        await insertAccount(trx, { id, handle, displayName: input.displayName, kind: 'service', passwordHash: '!', isAdmin: false, now });
         await trx
           .insertInto('services')
           .values({
@@ -230,24 +207,16 @@ export class ServiceAccountsService {
       .groupBy('status')
       .execute();
     const by = Object.fromEntries(counts.map((c) => [c.status, Number(c.n)]));
-    const timing = await this.db
-      .selectFrom('service_requests')
-      .select((eb) => [
-        eb.fn.avg<number>(eb('acked_at', '-', eb.ref('received_at'))).as('ack_avg'),
-        eb.fn.max<number>(eb('acked_at', '-', eb.ref('received_at'))).as('ack_max'),
-      ])
-      .where('service_id', '=', service.account_id)
-      .where('acked_at', 'is not', null)
-      .executeTakeFirstOrThrow();
-    const processing = await this.db
-      .selectFrom('service_requests')
-      .select((eb) => [
-        eb.fn.avg<number>(eb('finished_at', '-', eb.ref('acked_at'))).as('avg'),
-        eb.fn.max<number>(eb('finished_at', '-', eb.ref('acked_at'))).as('max'),
-      ])
-      .where('service_id', '=', service.account_id)
-      .where('status', '=', 'done')
-      .executeTakeFirstOrThrow();
+    const span = (from: 'received_at' | 'acked_at', to: 'acked_at' | 'finished_at', onlyDone: boolean) => {
+      let q = this.db
+        .selectFrom('service_requests')
+        .select((eb) => [eb.fn.avg<number>(eb(to, '-', eb.ref(from))).as('avg'), eb.fn.max<number>(eb(to, '-', eb.ref(from))).as('max')])
+        .where('service_id', '=', service.account_id)
+        .where(to, 'is not', null);
+      if (onlyDone) q = q.where('status', '=', 'done');
+      return q.executeTakeFirstOrThrow();
+    };
+    const [timing, processing] = await Promise.all([span('received_at', 'acked_at', false), span('acked_at', 'finished_at', true)]);
     const num = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
     return {
       queued: by.queued ?? 0,
@@ -256,7 +225,7 @@ export class ServiceAccountsService {
       done: by.done ?? 0,
       failed: by.failed ?? 0,
       dead: by.dead ?? 0,
-      ackLatencyMs: { avg: num(timing.ack_avg), max: num(timing.ack_max) },
+      ackLatencyMs: { avg: num(timing.avg), max: num(timing.max) },
       processingMs: { avg: num(processing.avg), max: num(processing.max) },
     };
   }
