@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CreateServiceBody, CreatedService, EventData, ParleyClient, StreamEvent } from '../../sdk/index.js';
 import { createNodeClient } from '../../sdk/node.js';
-import type { ParleyStream } from '../../sdk/stream.js';
+import type { ParleyStream, StreamOptions } from '../../sdk/stream.js';
 import { freshStorage, type TestServer } from '../support/server.js';
 
 export type User = ParleyClient & { accountId: string; handle: string };
@@ -14,8 +14,8 @@ export async function createService(server: { url: string }, admin: ParleyClient
 }
 
 /** Opens a stream and waits until it is live. */
-export async function openStream(client: ParleyClient): Promise<ParleyStream> {
-  const stream = client.stream();
+export async function openStream(client: ParleyClient, options: StreamOptions = {}): Promise<ParleyStream> {
+  const stream = client.stream(options);
   await stream.waitForState('open');
   return stream;
 }

@@ -343,13 +343,14 @@ export class ServiceAccountsService {
     }
     emit(row.account_id, 'task.ack', { ...eventBase(row), receivedAt: new Date(receivedAt).toISOString(), ackedAt: new Date(ackAt).toISOString() }, refs(row));
     this.metrics.ackLatency.labels(service.handle).observe((ackAt - receivedAt) / 1000);
-    await this.enqueued(trx, emit, now, service, row);
+    await this.enqueued(trx, emit, now, service, row, true);
     return row;
   }
 
   /** A request (new or back in the queue) waits for its handler: wake the workers, or call the webhook/plugin. */
-  private async enqueued(trx: Tx, emit: Emit, dueAt: number, service: ServiceRow, row: RequestRow): Promise<void> {
-    emit(service.account_id, 'task.new', { requestId: row.id, kind: row.kind });
+  private async enqueued(trx: Tx, emit: Emit, dueAt: number, service: ServiceRow, row: RequestRow, fresh = false): Promise<void> {
+    // A new message request already reached the service's stream as the message itself, which wakes its workers.
+    if (!(fresh && row.kind === 'message')) emit(service.account_id, 'task.new', { requestId: row.id, kind: row.kind });
     if (service.handler !== 'workers') await this.scheduler.schedule(trx, { kind: SERVICE_DISPATCH_TIMER, key: `service.dispatch:${row.id}`, dueAt, payload: { requestId: row.id } });
   }
 
