@@ -49,10 +49,17 @@ interface Claimed {
   dueAt: number;
   payload: string;
   attempts: number;
-  /** The lease set by the claim that brought it here: a timer moved and claimed again since has another one. */
+  claim: ClaimChunk;
+}
+
+/** The timers one statement claimed: neighbours in storage, so they are deleted together too. */
+interface ClaimChunk {
+  /** The lease it set: a timer moved and claimed again since has another one. */
   leaseUntil: number;
-  /** SQLite: writeVersion() just before it was claimed. */
+  /** SQLite: writeVersion() just before the claim. */
   seen: string | undefined;
+  /** Its timers fired and not deleted yet (the chunk is in `toReap` while there are any). */
+  fired: string[];
 }
 
 /**
@@ -69,9 +76,11 @@ const yieldToTimers = (): Promise<void> => new Promise((resolve) => setImmediate
 
 /** Timers a claim pass collects before claiming them; a pass that finds this many is followed by another. */
 const MAX_FOUND = 100_000;
-/** Timers claimed or deleted by one statement: bounded so no statement holds the thread for long. */
+/**
+ * Timers claimed by one statement (and deleted by one, once fired): bounded so no statement holds
+ * the thread for long.
+ */
 const CLAIM_CHUNK = 500;
-const REAP_CHUNK = 500;
 /** Deleting waits while a claimed timer is due this soon: firing on time comes first. */
 const REAP_SLACK_MS = 50;
 
@@ -102,7 +111,7 @@ export class Scheduler {
   private claimAgain = false;
   private firing: Promise<void> | undefined;
   /** Fired timers still to be deleted (oldest first), with the lease they were fired under. */
-  private toReap: { id: string; leaseUntil: number }[] = [];
+  private toReap: ClaimChunk[] = [];
   private reaping: Promise<void> | undefined;
   /** When the oldest fired timer still to be deleted fired. */
   private oldestUnreaped = Infinity;
@@ -304,11 +313,10 @@ export class Scheduler {
 
   /** Claims those of `ids` still free or expired (another node may have taken some meanwhile). */
   private async claimChunk(ids: string[], now: number): Promise<void> {
-    const leaseUntil = now + this.options.horizonMs + this.options.leaseMs;
-    const seen = await this.writeVersion();
+    const claim: ClaimChunk = { leaseUntil: now + this.options.horizonMs + this.options.leaseMs, seen: await this.writeVersion(), fired: [] };
     const rows = await this.db
       .updateTable('timers')
-      .set({ lease_owner: this.options.nodeId, lease_until: leaseUntil })
+      .set({ lease_owner: this.options.nodeId, lease_until: claim.leaseUntil })
       .where('id', 'in', (eb) => {
         let q = eb
           .selectFrom('timers')
@@ -322,7 +330,7 @@ export class Scheduler {
       .execute();
     for (const r of rows) {
       this.forget(r.key);
-      this.heap.push({ id: r.id, kind: r.kind, key: r.key, dueAt: Number(r.due_at), payload: r.payload, attempts: r.attempts, leaseUntil, seen });
+      this.heap.push({ id: r.id, kind: r.kind, key: r.key, dueAt: Number(r.due_at), payload: r.payload, attempts: r.attempts, claim });
       this.heapKeys.add(r.key);
     }
     // Fire what is due as it arrives, not once the whole pass is in.
@@ -372,41 +380,34 @@ export class Scheduler {
   }
 
   /**
-   * Deletes fired timers in id (storage) order, a chunk at a time, while no claim pass runs and no
+   * Deletes fired timers, those of one claim statement at a time (neighbours in storage, so one
+   * statement touches few pages), while no claim pass runs and no
    * claimed timer is due within REAP_SLACK_MS. Timers fired longer ago than a third of the lease are
    * deleted regardless, so a steady stream of due timers cannot hold deletion off until the lease
    * runs out (they would be claimed again).
    */
   private reap(force = false): Promise<void> {
     if (this.reaping || this.toReap.length === 0) return this.reaping ?? Promise.resolve();
+    // Called after every firing: most calls find the scheduler busy and must cost nothing.
+    const mayDelete = () => {
+      const now = this.clock.now();
+      if (force || this.oldestUnreaped < now - this.options.leaseMs / 3) return true;
+      return this.claiming === undefined && (this.heap.peek()?.dueAt ?? Infinity) > now + REAP_SLACK_MS;
+    };
+    if (!mayDelete()) return Promise.resolve();
     const run = (async () => {
-      const pending = this.toReap.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      this.toReap = [];
-      let done = 0;
       try {
-        while (done < pending.length) {
-          const now = this.clock.now();
-          const overdue = this.oldestUnreaped < now - this.options.leaseMs / 3;
-          const busy = this.claiming !== undefined || (this.heap.peek()?.dueAt ?? Infinity) <= now + REAP_SLACK_MS;
-          if (!force && !overdue && busy) break;
-          const chunk = pending.slice(done, done + REAP_CHUNK);
-          const byLease = new Map<number, string[]>();
-          for (const t of chunk) {
-            const ids = byLease.get(t.leaseUntil);
-            if (ids) ids.push(t.id);
-            else byLease.set(t.leaseUntil, [t.id]);
-          }
-          for (const [leaseUntil, ids] of byLease) {
-            await this.db.deleteFrom('timers').where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).where('lease_until', '=', leaseUntil).execute();
-          }
-          done += chunk.length;
+        do {
+          const claim = this.toReap.shift()!;
+          const ids = claim.fired;
+          claim.fired = [];
+          await this.db.deleteFrom('timers').where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).where('lease_until', '=', claim.leaseUntil).execute();
           await yieldToTimers();
-        }
+        } while (this.toReap.length > 0 && mayDelete());
       } catch (err) {
         // Left in the table, still leased: taken back after a restart or once the lease runs out.
         this.options.onError(err, undefined);
       } finally {
-        this.toReap = done < pending.length ? pending.slice(done).concat(this.toReap) : this.toReap;
         if (this.toReap.length === 0) this.oldestUnreaped = Infinity;
       }
     })().finally(() => {
@@ -420,7 +421,7 @@ export class Scheduler {
     // Skip timers cancelled or moved since we claimed them (a moved one may carry a newer claim of
     // ours). On SQLite, what nobody else can have written since it was claimed needs no look.
     const version = await this.writeVersion();
-    const unchanged = (t: Claimed) => version !== undefined && t.seen === version;
+    const unchanged = (t: Claimed) => version !== undefined && t.claim.seen === version;
     const toCheck = due.filter((t) => !unchanged(t));
     const stillOurs = new Map<string, number>();
     for (let i = 0; i < toCheck.length; i += 500) {
@@ -428,7 +429,7 @@ export class Scheduler {
       const rows = await this.db.selectFrom('timers').select(['id', 'lease_until']).where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).execute();
       for (const r of rows) stillOurs.set(r.id, Number(r.lease_until));
     }
-    const runnable = due.filter((t) => unchanged(t) || stillOurs.get(t.id) === t.leaseUntil);
+    const runnable = due.filter((t) => unchanged(t) || stillOurs.get(t.id) === t.claim.leaseUntil);
     let next = 0;
     const worker = async () => {
       while (next < runnable.length) {
@@ -439,7 +440,7 @@ export class Scheduler {
           if (!handler) throw new Error(`no handler for timer kind ${t.kind}`);
           await handler(timer);
           if (this.toReap.length === 0) this.oldestUnreaped = Math.min(this.oldestUnreaped, this.clock.now());
-          this.toReap.push({ id: t.id, leaseUntil: t.leaseUntil });
+          if (t.claim.fired.push(t.id) === 1) this.toReap.push(t.claim);
           this.fired++;
         } catch (err) {
           this.options.onError(err, timer);
