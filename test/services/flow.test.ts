@@ -101,7 +101,7 @@ describe('service accounts: request → acknowledgement → replies', () => {
   });
 
   it('a worker killed mid-request loses it when the lease runs out and another worker completes it', async () => {
-    const { service, client } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Lease', handler: { type: 'workers' }, lease: 600 });
+    const { service, client } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Lease', handler: { type: 'workers' }, lease: 2000 });
     const user = await server.user(`user${++n}`);
     const conversation = await user.openDirect(service.id);
     const stream = await openStream(user);
