@@ -5,3 +5,5 @@ export type * from '../src/protocol/views.js';
 export type { StreamEvent, EventData, EventType, EphemeralEvent } from '../src/protocol/events.js';
 export { requestService, ServiceWorker, type ServiceAck, type ServiceRequestOptions, type TaskApi, type TaskContext, type WorkerOptions } from './services.js';
 export type * from '../src/protocol/services.js';
+export { OffersApi, generateDeviceKey, openOfferData, openShare, sealOfferData, sealShare, verifyVoucher, fromBase64Url, toBase64Url, type DeviceKeyPair, type SealedOffer } from './offers.js';
+export type * from '../src/protocol/offers.js';

@@ -13,6 +13,7 @@ import { FallbackService } from './modules/fallback/index.js';
 import { FilesService, HashingFileStore } from './modules/files/index.js';
 import { InboundService } from './modules/inbound/index.js';
 import { MessagingService } from './modules/messaging/index.js';
+import { OffersService } from './modules/offers/index.js';
 import { OutboxService } from './modules/outbox/index.js';
 import { ReceiptsService } from './modules/receipts/index.js';
 import { ServiceAccountsService } from './modules/services/index.js';
@@ -68,7 +69,9 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   await files.start();
   const serviceAccounts = new ServiceAccountsService(storage.db, storage.engine, events, hub, messaging, conversations, scheduler, clock, config);
   await serviceAccounts.start();
-  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts };
+  const offers = new OffersService(storage.db, events, scheduler, clock, config);
+  await offers.start();
+  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts, offers };
   return { services, bus };
 }
 

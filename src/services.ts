@@ -6,6 +6,7 @@ import type { EventLog, StreamHub } from './modules/events/index.js';
 import type { FallbackService } from './modules/fallback/index.js';
 import type { FilesService } from './modules/files/index.js';
 import type { InboundService } from './modules/inbound/index.js';
+import type { OffersService } from './modules/offers/index.js';
 import type { MessagingService } from './modules/messaging/index.js';
 import type { OutboxService } from './modules/outbox/index.js';
 import type { ReceiptsService } from './modules/receipts/index.js';
@@ -32,4 +33,5 @@ export interface Services {
   outbox: OutboxService;
   files: FilesService;
   serviceAccounts: ServiceAccountsService;
+  offers: OffersService;
 }

@@ -1,3 +1,4 @@
+import type { AnswerOutcome, CreditView, OfferView, VoucherView, WinnerKeys } from './offers.js';
 import type { TaskFailure } from './services.js';
 import type { Conversation, Message, Presence, PublicAccount, ReceiptState } from './views.js';
 
@@ -45,6 +46,20 @@ export interface EventData {
   'task.done': TaskEventBase;
   /** To the service account: a request is waiting (wakes workers' pulls). */
   'task.new': { requestId: string; kind: 'message' | 'menu' };
+  /** An offer matched one of your interests; answer it with accept or decline before its deadline. */
+  offer: { offer: OfferView; interestId: string };
+  /** To the provider: a matched user answered (receipt time and what came of it). */
+  'offer.answered': { offerId: string; accountId: string; answer: 'accept' | 'decline'; answeredAt: string; outcome: AnswerOutcome };
+  /** To the provider's devices: release your share to this winner's devices (sealed to each key). */
+  'offer.winner': WinnerKeys & { offerId: string };
+  /** The offer's deadline passed or the provider withdrew it. */
+  'offer.closed': { offerId: string; reason: 'expired' | 'withdrawn' };
+  /** You won a voucher. */
+  voucher: { voucher: VoucherView };
+  /** The provider's share, sealed to one of your devices' keys. */
+  'voucher.share': { voucherId: string; offerId: string; deviceId: string; sealed: string };
+  /** To the provider: a winner accepted, rejected or redeemed a voucher (credit after redemption). */
+  'voucher.status': { voucherId: string; offerId: string; accountId: string; status: 'accepted' | 'rejected' | 'redeemed'; credit: CreditView };
 }
 
 export interface TaskEventBase {
@@ -69,6 +84,8 @@ export interface StreamEvent<T extends EventType = EventType> {
 export interface EphemeralData {
   typing: { conversationId: string; accountId: string; typing: boolean; ttlMs: number };
   presence: Presence;
+  /** Something happened for an account whose events are not stored (a service account): look at its queue. */
+  'stream.nudge': Record<string, never>;
 }
 
 export type EphemeralType = keyof EphemeralData;

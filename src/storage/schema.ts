@@ -239,6 +239,88 @@ export interface ServiceRequestsTable {
   reply_expires_at: number | null;
 }
 
+export interface InterestsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  /** JSON array of strings. */
+  tags: string;
+  /** JSON: the MongoDB-style predicate over offer attributes. */
+  predicate: string;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface InterestTermsTable {
+  term: string;
+  interest_id: string;
+}
+
+export interface OffersTable {
+  id: string;
+  provider_id: string;
+  /** JSON: name, identifier, tags, attributes. */
+  descriptor: string;
+  /** JSON: the deadline as the provider gave it. */
+  deadline: string;
+  opens_at: number;
+  closes_at: number;
+  received_at: number;
+  cap: number | null;
+  winners: number;
+  /** JSON: contact / location the provider chose to share. */
+  shared: string;
+  ciphertext: string | null;
+  server_share: string | null;
+  link: string | null;
+  status: 'open' | 'closed' | 'withdrawn';
+  closed_at: number | null;
+}
+
+export interface OfferRecipientsTable {
+  offer_id: string;
+  account_id: string;
+  interest_id: string;
+  offered_at: number;
+  answer: 'accept' | 'decline' | null;
+  answered_at: number | null;
+  outcome: 'voucher' | 'declined' | 'too_early' | 'too_late' | 'cap_reached' | 'withdrawn' | null;
+}
+
+export interface VouchersTable {
+  id: string;
+  offer_id: string;
+  provider_id: string;
+  holder_id: string;
+  token: string;
+  status: 'issued' | 'accepted' | 'rejected' | 'redeemed';
+  issued_at: number;
+  expires_at: number;
+  share_released_at: number | null;
+  decided_at: number | null;
+}
+
+export interface DeviceKeysTable {
+  device_id: string;
+  account_id: string;
+  public_key: string;
+  created_at: number;
+}
+
+export interface ProviderCreditTable {
+  account_id: string;
+  points: number;
+  redemptions: number;
+}
+
+export interface ServerKeysTable {
+  name: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   verifications: VerificationsTable;
@@ -256,6 +338,14 @@ export interface Database {
   possessions: PossessionsTable;
   services: ServicesTable;
   service_requests: ServiceRequestsTable;
+  interests: InterestsTable;
+  interest_terms: InterestTermsTable;
+  offers: OffersTable;
+  offer_recipients: OfferRecipientsTable;
+  vouchers: VouchersTable;
+  device_keys: DeviceKeysTable;
+  provider_credit: ProviderCreditTable;
+  server_keys: ServerKeysTable;
 }
 
 export type { Generated };

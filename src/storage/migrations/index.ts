@@ -5,6 +5,7 @@ import * as fallback from './0003_fallback.js';
 import * as files from './0004_files.js';
 import * as services from './0005_services.js';
 import * as timerClaims from './0006_timer_claims.js';
+import * as offers from './0007_offers.js';
 
 /** Migrations are listed in code (not read from disk) so they work the same under tsx and bundlers. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_files': files,
   '0005_services': services,
   '0006_timer_claims': timerClaims,
+  '0007_offers': offers,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,7 @@ import { fallbackRoutes } from '../../modules/fallback/index.js';
 import { filesRoutes } from '../../modules/files/index.js';
 import { inboundRoutes } from '../../modules/inbound/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
+import { offersRoutes } from '../../modules/offers/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
 import { receiptsRoutes } from '../../modules/receipts/index.js';
 import { servicesRoutes } from '../../modules/services/index.js';
@@ -131,6 +132,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   inboundRoutes(app, s);
   filesRoutes(app, s);
   servicesRoutes(app, s);
+  offersRoutes(app, s);
   streamRoute(app, s, metrics);
   return app;
 }

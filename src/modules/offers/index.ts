@@ -1,0 +1,3 @@
+export { OffersService, OFFER_CLOSE_TIMER, resolveDeadline, type AnswerResult } from './offers.service.js';
+export { offersRoutes } from './offers.routes.js';
+export { compilePredicate, interestMatches, interestTerms, offerTerms } from './predicate.js';
