@@ -18,26 +18,40 @@ const MAX_ATTEMPTS = 4;
  * two loses nothing, because clients resume from the stored stream.
  */
 export class EventLog {
+  private liveOnly: (accountId: string) => boolean = () => false;
+
   constructor(
     private readonly db: Db,
     private readonly bus: Bus,
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Accounts whose events are not stored, only signalled to their live listeners (`stream.nudge`):
+   * service accounts, whose inbox is their request queue. Every request and reply would otherwise
+   * append to the one stream of the service, whose counter row would serialize their commits.
+   */
+  keepNoStreamFor(predicate: (accountId: string) => boolean): void {
+    this.liveOnly = predicate;
+  }
+
   async transact<T>(work: (trx: Tx, emit: Emit, now: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         const now = this.clock.now();
-        const { result, published } = await this.db.transaction().execute(async (trx) => {
+        const { result, published, nudged } = await this.db.transaction().execute(async (trx) => {
           const pending: PendingEvent[] = [];
           const emit: Emit = (accountId, type, data, refs) => {
             pending.push({ accountId, type, data, conversationId: refs?.conversationId, messageId: refs?.messageId });
           };
           const result = await work(trx, emit, now);
-          const published = pending.length ? await appendEvents(trx, pending, now) : new Map<string, StreamEvent[]>();
-          return { result, published };
+          const stored = pending.filter((p) => !this.liveOnly(p.accountId));
+          const published = stored.length ? await appendEvents(trx, stored, now) : new Map<string, StreamEvent[]>();
+          const nudged = [...new Set(pending.filter((p) => this.liveOnly(p.accountId)).map((p) => p.accountId))];
+          return { result, published, nudged };
         });
         for (const [accountId, events] of published) this.bus.publish({ kind: 'events', accountId, events });
+        if (nudged.length) this.bus.publish({ kind: 'ephemeral', accountIds: nudged, event: { type: 'stream.nudge', at: new Date(this.clock.now()).toISOString(), data: {} } });
         return result;
       } catch (err) {
         const code = (err as { code?: unknown }).code;

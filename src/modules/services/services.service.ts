@@ -85,6 +85,8 @@ interface Intake {
  */
 export class ServiceAccountsService {
   private readonly plugins = new Map<string, ServicePlugin>();
+  /** Service accounts known here; their events are not stored (see EventLog.keepNoStreamFor). */
+  private readonly serviceIds = new Set<string>();
   private baseUrl: string;
   readonly metrics: ServiceMetrics;
 
@@ -105,6 +107,7 @@ export class ServiceAccountsService {
     scheduler.register(SERVICE_DISPATCH_TIMER, (t) => this.dispatch(t));
     scheduler.register(SERVICE_LEASE_TIMER, (t) => this.leaseEnded(t));
     this.registerPlugin('echo', echoPlugin);
+    events.keepNoStreamFor((accountId) => this.serviceIds.has(accountId));
   }
 
   /** The plugin API: an in-process handler that services created with `{ type: 'plugin', name }` use. */
@@ -118,6 +121,7 @@ export class ServiceAccountsService {
   }
 
   async start(): Promise<void> {
+    for (const row of await this.db.selectFrom('services').select('account_id').execute()) this.serviceIds.add(row.account_id);
     if (!this.config.echoService) return;
     if (await this.db.selectFrom('accounts').select('id').where('handle', '=', 'echo').executeTakeFirst()) return;
     try {
@@ -177,6 +181,7 @@ export class ServiceAccountsService {
       if (await this.db.selectFrom('accounts').select('id').where('handle', '=', handle).executeTakeFirst()) throw new AppError('HANDLE_TAKEN');
       throw err;
     }
+    this.serviceIds.add(id);
     const service = toServiceView((await findService(this.db, id))!);
     return secret && input.handler.type === 'webhook' && !input.handler.secret ? { service, token, webhookSecret: secret } : { service, token };
   }
@@ -265,6 +270,8 @@ export class ServiceAccountsService {
     if (!other) return;
     const service = await findService(trx, other);
     if (!service) return;
+    // Created on another node since this one started.
+    this.serviceIds.add(service.account_id);
     await this.intake(trx, emit, now, service, actor, {
       conversationId: message.conversation_id,
       kind: 'message',
@@ -370,7 +377,7 @@ export class ServiceAccountsService {
       wake();
     };
     // Attached before looking, so a request queued while we look is not missed.
-    const detach = this.hub.attach(service.account_id, { deviceId: `pull:${actor.deviceId}`, onEvents: onEvent, onEphemeral: () => {}, onRevoked: onEvent }, false);
+    const detach = this.hub.attach(service.account_id, { deviceId: `pull:${actor.deviceId}`, onEvents: onEvent, onEphemeral: onEvent, onRevoked: onEvent }, false);
     try {
       for (;;) {
         signalled = false;
