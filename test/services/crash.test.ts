@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNodeClient, ServiceWorker, type ParleyClient, type StreamEvent } from '../../sdk/node.js';
+import { createNodeClient, requestService, ServiceWorker, type ParleyClient, type StreamEvent } from '../../sdk/node.js';
 import { startChildServer } from '../support/child.js';
-import { childStorage, d, until } from './helpers.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { childStorage, createService, d, openStream, until } from './helpers.js';
 
 async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
   const out: StreamEvent[] = [];
@@ -11,6 +14,33 @@ async function allEvents(client: ParleyClient): Promise<StreamEvent[]> {
     out.push(...events);
   }
 }
+
+describe('a worker process killed with kill -9 mid-request', () => {
+  let server: TestServer;
+  afterAll(async () => server?.close());
+
+  it('loses the request when its lease ends; another worker completes it', async () => {
+    server = await startTestServer();
+    const admin = await server.user('admin');
+    const { service, client, token } = await createService(server, admin, { handle: 'jobs', displayName: 'Jobs', handler: { type: 'workers' }, lease: 'PT2S' });
+    const user = await server.user('requester');
+    const conversation = await user.openDirect(service.id);
+    const stream = await openStream(user);
+    const ack = await requestService(user, stream, { conversationId: conversation.id, text: 'long job' });
+    const worker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./worker-process.ts', import.meta.url)), server.url, token], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    const taken = await new Promise<string[]>((resolve) => worker.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()) as string[])));
+    expect(taken).toEqual([ack.requestId]);
+    worker.kill('SIGKILL');
+    await exited;
+    const survivor = new ServiceWorker(client, { waitMs: 1000, handle: async (task) => [{ type: 'text', text: `finished on attempt ${task.attempt}` }] });
+    survivor.start();
+    await stream.waitFor((e) => e.type === 'task.done' && d(e).requestId === ack.requestId, 15_000);
+    await survivor.stop();
+    expect((await user.history(conversation.id)).messages.map((m) => m.text)).toEqual(['long job', 'finished on attempt 2']);
+    stream.close();
+  }, 60_000);
+});
 
 describe('service requests survive kill -9', () => {
   let cleanup = async () => {};
