@@ -10,7 +10,7 @@ import type { Db, Executor, Tx } from '../../storage/db.js';
 import type { OffersTable, VouchersTable } from '../../storage/schema.js';
 import type { Emit, EventLog } from '../events/index.js';
 import { candidatesByTerms, interestView, offerView, recipientsOf, replaceTerms, voucherView, winnerKeys, type Descriptor } from './offers.repo.js';
-import { compilePredicate, interestMatches, interestTerms, offerTerms, type Tester } from './predicate.js';
+import { compilePredicate, compileStored, interestMatches, interestTerms, offerTerms, type Tester } from './predicate.js';
 import { VoucherKey } from './voucher-key.js';
 
 export const OFFER_CLOSE_TIMER = 'offer.close';
@@ -119,7 +119,7 @@ export class OffersService {
     const cached = this.testers.get(id);
     if (cached && cached.updatedAt === updatedAt) return cached.test;
     if (this.testers.size >= TESTER_CACHE) this.testers.clear();
-    const test = compilePredicate(JSON.parse(predicate));
+    const test = compileStored(JSON.parse(predicate) as Record<string, unknown>);
     this.testers.set(id, { updatedAt, test });
     return test;
   }
