@@ -424,11 +424,10 @@ export class Scheduler {
     const unchanged = (t: Claimed) => version !== undefined && t.claim.seen === version;
     const toCheck = due.filter((t) => !unchanged(t));
     const stillOurs = new Map<string, number>();
-    for (let i = 0; i < toCheck.length; i += 500) {
-      const ids = toCheck.slice(i, i + 500).map((t) => t.id);
-      const rows = await this.db.selectFrom('timers').select(['id', 'lease_until']).where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).execute();
-      for (const r of rows) stillOurs.set(r.id, Number(r.lease_until));
-    }
+    const chunks = Array.from({ length: Math.ceil(toCheck.length / 500) }, (_, i) => toCheck.slice(i * 500, i * 500 + 500).map((t) => t.id));
+    // At once: on PostgreSQL each is a round trip on its own pooled connection.
+    const found = await Promise.all(chunks.map((ids) => this.db.selectFrom('timers').select(['id', 'lease_until']).where('id', 'in', ids).where('lease_owner', '=', this.options.nodeId).execute()));
+    for (const r of found.flat()) stillOurs.set(r.id, Number(r.lease_until));
     const runnable = due.filter((t) => unchanged(t) || stillOurs.get(t.id) === t.claim.leaseUntil);
     let next = 0;
     const worker = async () => {
