@@ -84,6 +84,25 @@ describe('service requests that cannot be served in time', () => {
     stream.close();
   });
 
+  it('overload across services: beyond the global bound every service refuses at once', async () => {
+    const small = await startTestServer({ serviceMaxQueueTotal: 3, echoService: false });
+    try {
+      const owner = await small.user('owner');
+      const a = await createService(small, owner, { handle: 'svca', displayName: 'A', handler: { type: 'workers' } });
+      const b = await createService(small, owner, { handle: 'svcb', displayName: 'B', handler: { type: 'workers' } });
+      const asker = await small.user('asker');
+      const stream = await openStream(asker);
+      const [ca, cb] = await Promise.all([asker.openDirect(a.service.id), asker.openDirect(b.service.id)]);
+      await requestService(asker, stream, { conversationId: ca.id, text: '1' });
+      await requestService(asker, stream, { conversationId: cb.id, text: '2' });
+      await requestService(asker, stream, { conversationId: ca.id, text: '3' });
+      await expect(requestService(asker, stream, { conversationId: cb.id, text: '4' })).rejects.toMatchObject({ code: 'TASK_FAILED', details: { reason: 'overloaded' } });
+      stream.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('per-user rate limit: requests over the limit fail with rate_limited; other users are unaffected', async () => {
     const { service } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Limited', handler: { type: 'workers' }, ratePerMinute: 2 });
     const user = await server.user(`user${++n}`);

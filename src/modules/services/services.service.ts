@@ -56,6 +56,7 @@ type Config_ = Pick<
   | 'serviceAckDeadlineMs'
   | 'serviceReplyWindowMs'
   | 'serviceMaxQueue'
+  | 'serviceMaxQueueTotal'
   | 'serviceRatePerMinute'
   | 'serviceLeaseMs'
   | 'serviceMaxAttempts'
@@ -88,6 +89,8 @@ export class ServiceAccountsService {
   /** Service accounts known here; their events are not stored (see EventLog.keepNoStreamFor). */
   private readonly serviceIds = new Set<string>();
   private baseUrl: string;
+  /** All services' open requests, as last counted, plus those this node queued since (see openTotal). */
+  private total = { n: 0, countedAt: -Infinity };
   readonly metrics: ServiceMetrics;
 
   constructor(
@@ -314,6 +317,7 @@ export class ServiceAccountsService {
     let failure: TaskFailure | null = null;
     if ((await countRequests(trx, service.account_id, { accountId: actor.accountId, since: now - MINUTE })) >= service.rate_per_minute) failure = 'rate_limited';
     else if ((await countRequests(trx, service.account_id, { statuses: OPEN })) >= service.max_queue) failure = 'overloaded';
+    else if ((await this.openTotal(trx, now)) >= this.config.serviceMaxQueueTotal) failure = 'overloaded';
     // The acknowledgement's send time is taken after the work before it (the message's writes, the
     // checks), not at the transaction's start: a stalled database makes it late, and then it fails.
     const ackAt = Math.max(now, this.clock.now());
@@ -343,6 +347,7 @@ export class ServiceAccountsService {
       reply_expires_at: null,
     };
     await trx.insertInto('service_requests').values(row).execute();
+    if (failure === null) this.total.n++;
     if (failure) {
       emit(row.account_id, 'task.failed', { ...eventBase(row), reason: failure, message: FAILURE_TEXT }, refs(row));
       this.metrics.failures.labels(service.handle, failure).inc();
@@ -648,6 +653,24 @@ export class ServiceAccountsService {
     if (!service) throw new AppError(hidden);
     if (!actor.isAdmin && actor.accountId !== service.account_id) throw hidden === 'TASK_NOT_FOUND' ? new AppError(hidden) : new AppError('ADMIN_ONLY');
     return service;
+  }
+
+  /**
+   * The global bound is checked against a count at most a second old (counting every service's
+   * queue on each request would cost more than the request); requests queued here since are added,
+   * ones finished are not subtracted, so between counts it errs on the side of refusing.
+   */
+  private async openTotal(trx: Tx, now: number): Promise<number> {
+    if (now - this.total.countedAt >= 1000) {
+      const row = await trx
+        .selectFrom('service_requests')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('service_id', 'in', trx.selectFrom('services').select('account_id'))
+        .where('status', 'in', OPEN)
+        .executeTakeFirstOrThrow();
+      this.total = { n: Number(row.n), countedAt: now };
+    }
+    return this.total.n;
   }
 
   private async queueDepths(): Promise<{ service: string; status: string; n: number }[]> {
