@@ -100,7 +100,7 @@ describe('service accounts: request → acknowledgement → replies', () => {
     for (const s of [...sockets, stream]) s.close();
   });
 
-  it('a worker killed mid-request loses it when the lease runs out and another worker completes it', async () => {
+  it('a worker that stops answering loses the request when the lease runs out; another completes it and the first token is void', async () => {
     const { service, client } = await createService(server, admin, { handle: `svc${++n}`, displayName: 'Lease', handler: { type: 'workers' }, lease: 2000 });
     const user = await server.user(`user${++n}`);
     const conversation = await user.openDirect(service.id);

@@ -361,7 +361,7 @@ export class ServiceAccountsService {
 
   /** A request (new or back in the queue) waits for its handler: wake the workers, or call the webhook/plugin. */
   private async enqueued(trx: Tx, emit: Emit, dueAt: number, service: ServiceRow, row: RequestRow, fresh = false): Promise<void> {
-    // A new message request already reached the service's stream as the message itself, which wakes its workers.
+    // A new message request has already nudged the service's listeners with the message itself.
     if (!(fresh && row.kind === 'message')) emit(service.account_id, 'task.new', { requestId: row.id, kind: row.kind });
     if (service.handler !== 'workers') await this.scheduler.schedule(trx, { kind: SERVICE_DISPATCH_TIMER, key: `service.dispatch:${row.id}`, dueAt, payload: { requestId: row.id } });
   }
@@ -370,7 +370,7 @@ export class ServiceAccountsService {
 
   /**
    * Leases up to `max` waiting requests to the calling worker (the service's token), waiting up to
-   * `waitMs` for one when none waits. Each comes with its own reply token.
+   * `waitMs` for one when none waits. Requests leased together share a reply token.
    */
   async pull(actor: Actor, input: PullBody, aborted?: AbortSignal): Promise<LeasedTask[]> {
     const service = await this.ownService(actor);
