@@ -32,7 +32,7 @@ import { MemoryBus } from '../src/bus/memory.js';
 import { loadConfig } from '../src/config.js';
 import { newId } from '../src/ids.js';
 import { EventLog } from '../src/modules/events/index.js';
-import { interestTerms, OffersService } from '../src/modules/offers/index.js';
+import { interestTerms, OffersService, termRows } from '../src/modules/offers/index.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { migrateToLatest, openStorage } from '../src/storage/db.js';
@@ -112,11 +112,12 @@ try {
         for (let k = 0; k < BATCH && done < INTERESTS; k++, done++) {
           const { tags, predicate } = interest();
           const id = newId();
-          rows.push({ id, account_id: accountIds[Math.floor(done / PER_ACCOUNT)]!, name: `i${done % PER_ACCOUNT}`, tags: JSON.stringify(tags), predicate: JSON.stringify(predicate), expires_at: null, created_at: now, updated_at: now });
-          for (const term of interestTerms(tags, predicate)) terms.push({ term, interest_id: id });
+          const row = { id, account_id: accountIds[Math.floor(done / PER_ACCOUNT)]!, name: `i${done % PER_ACCOUNT}`, tags: JSON.stringify(tags), predicate: JSON.stringify(predicate), expires_at: null, created_at: now, updated_at: now };
+          rows.push(row);
+          terms.push(...termRows(row, interestTerms(tags, predicate)));
         }
         for (let i = 0; i < rows.length; i += 1000) await trx.insertInto('interests').values(rows.slice(i, i + 1000)).execute();
-        for (let i = 0; i < terms.length; i += 1000) await trx.insertInto('interest_terms').values(terms.slice(i, i + 1000)).execute();
+        for (let i = 0; i < terms.length; i += 400) await trx.insertInto('interest_terms').values(terms.slice(i, i + 400)).execute();
       }
     });
     if (done % 100_000 === 0 || done === INTERESTS) log(`stored ${done} interests`);

@@ -252,9 +252,15 @@ export interface InterestsTable {
   updated_at: number;
 }
 
+/** Each interest once per term it is filed under, with what confirming a candidate needs. */
 export interface InterestTermsTable {
   term: string;
   interest_id: string;
+  account_id: string;
+  tags: string;
+  predicate: string;
+  expires_at: number | null;
+  updated_at: number;
 }
 
 export interface OffersTable {

@@ -1,6 +1,6 @@
 import { toIso } from '../../scheduler/clock.js';
 import type { Executor } from '../../storage/db.js';
-import type { InterestsTable, OfferRecipientsTable, OffersTable, VouchersTable } from '../../storage/schema.js';
+import type { InterestsTable, InterestTermsTable, OfferRecipientsTable, OffersTable, VouchersTable } from '../../storage/schema.js';
 import type { InterestView, OfferView, VoucherView, WinnerKeys } from '../../protocol/offers.js';
 
 export interface Descriptor {
@@ -29,9 +29,8 @@ export async function candidatesByTerms(ex: Executor, terms: string[]): Promise<
   for (let i = 0; i < terms.length; i += IN_CHUNK) {
     const rows = await ex
       .selectFrom('interest_terms')
-      .innerJoin('interests', 'interests.id', 'interest_terms.interest_id')
-      .select(['interests.id', 'interests.account_id', 'interests.tags', 'interests.predicate', 'interests.expires_at', 'interests.updated_at'])
-      .where('interest_terms.term', 'in', terms.slice(i, i + IN_CHUNK))
+      .select(['interest_id as id', 'account_id', 'tags', 'predicate', 'expires_at', 'updated_at'])
+      .where('term', 'in', terms.slice(i, i + IN_CHUNK))
       .execute();
     for (const row of rows) {
       if (seen.has(row.id)) continue;
@@ -42,9 +41,14 @@ export async function candidatesByTerms(ex: Executor, terms: string[]): Promise<
   return out;
 }
 
-export async function replaceTerms(ex: Executor, interestId: string, terms: string[]): Promise<void> {
-  await ex.deleteFrom('interest_terms').where('interest_id', '=', interestId).execute();
-  await ex.insertInto('interest_terms').values(terms.map((term) => ({ term, interest_id: interestId }))).execute();
+export function termRows(interest: InterestsTable, terms: string[]): InterestTermsTable[] {
+  const { id, account_id, tags, predicate, expires_at, updated_at } = interest;
+  return terms.map((term) => ({ term, interest_id: id, account_id, tags, predicate, expires_at, updated_at }));
+}
+
+export async function replaceTerms(ex: Executor, interest: InterestsTable, terms: string[]): Promise<void> {
+  await ex.deleteFrom('interest_terms').where('interest_id', '=', interest.id).execute();
+  await ex.insertInto('interest_terms').values(termRows(interest, terms)).execute();
 }
 
 /** Each winner's registered device keys, for the provider's devices to seal their share to. */

@@ -86,7 +86,7 @@ export class OffersService {
       };
       if (existing) await trx.updateTable('interests').set(row).where('id', '=', row.id).execute();
       else await trx.insertInto('interests').values(row).execute();
-      await replaceTerms(trx, row.id, interestTerms(tags, predicate));
+      await replaceTerms(trx, row, interestTerms(tags, predicate));
       return { interest: interestView(row), created: !existing };
     });
   }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { SqliteAdapter, sql, type Kysely } from 'kysely';
 
 // Offers (issue 7): stored interests behind an inverted index of equality terms, offers with their
 // deadline and sealed target data, who was offered and how they answered, signed vouchers, the
@@ -16,13 +16,22 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('interests_account_idx').on('interests').columns(['account_id', 'name']).unique().execute();
-  // Candidates are looked up by term alone; the primary key's order serves exactly that.
-  await db.schema
+  // Candidates are looked up by term alone, and each carries what confirming it needs, so phase one
+  // reads one contiguous range of the primary key and joins nothing. On SQLite the table *is* that
+  // key (WITHOUT ROWID): with a million interests, a lookup per candidate into the interests table
+  // cost more than everything else in matching.
+  let terms = db.schema
     .createTable('interest_terms')
     .addColumn('term', 'text', (c) => c.notNull())
     .addColumn('interest_id', 'text', (c) => c.notNull().references('interests.id').onDelete('cascade'))
-    .addPrimaryKeyConstraint('interest_terms_pk', ['term', 'interest_id'])
-    .execute();
+    .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('tags', 'text', (c) => c.notNull())
+    .addColumn('predicate', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint')
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('interest_terms_pk', ['term', 'interest_id']);
+  if (db.getExecutor().adapter instanceof SqliteAdapter) terms = terms.modifyEnd(sql`without rowid`);
+  await terms.execute();
   await db.schema.createIndex('interest_terms_interest_idx').on('interest_terms').column('interest_id').execute();
 
   await db.schema
