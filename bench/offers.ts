@@ -130,15 +130,22 @@ try {
   const warm = Math.min(200, OFFERS);
   for (const o of samples.slice(0, warm)) await offers.match(storage.db, o, Date.now());
   const latencies: number[] = [];
+  // CPU time of this process per match: on a machine shared with other work, wall time also counts
+  // the time the scheduler gave to others.
+  const cpuTimes: number[] = [];
   const matchedCounts: number[] = [];
   for (const o of samples) {
+    const cpu = process.cpuUsage();
     const start = performance.now();
     const matched = await offers.match(storage.db, o, Date.now());
     latencies.push(performance.now() - start);
+    const used = process.cpuUsage(cpu);
+    cpuTimes.push((used.user + used.system) / 1000);
     matchedCounts.push(matched.length);
   }
   const match = summarise(latencies);
-  log(`match p50 ${match.p50.toFixed(2)} ms, p99 ${match.p99.toFixed(2)} ms, ${summarise(matchedCounts).mean.toFixed(0)} users matched on average`);
+  const matchCpu = summarise(cpuTimes);
+  log(`match p50 ${match.p50.toFixed(2)} ms, p99 ${match.p99.toFixed(2)} ms (CPU p50 ${matchCpu.p50.toFixed(2)}, p99 ${matchCpu.p99.toFixed(2)} ms), ${summarise(matchedCounts).mean.toFixed(0)} users matched on average`);
 
   // ── b. publish with fan-out ──
   const actor = { accountId: providerId, deviceId: 'bench', isAdmin: false };
@@ -181,7 +188,8 @@ try {
 
   const rows: [string, string, string][] = [
     ['interests stored', String(INTERESTS), `setup ${setupS.toFixed(0)} s`],
-    ['match latency p50 / p99', `${round(match.p50)} / ${round(match.p99)} ms`, `goal p99 < ${GOALS.p99Ms} ms`],
+    ['match latency p50 / p99 (wall)', `${round(match.p50)} / ${round(match.p99)} ms`, `goal p99 < ${GOALS.p99Ms} ms`],
+    ['match CPU time p50 / p99', `${round(matchCpu.p50)} / ${round(matchCpu.p99)} ms`, 'this process only'],
     ['users matched per offer (mean)', String(round(summarise(matchedCounts).mean)), ''],
     ['offers/s published (match + fan-out, 1 tx each)', String(round(offersPerS)), `${round(fannedOut / pubS)} offer events/s`],
     ['linear scan per offer (median)', `${round(scan.p50)} ms`, `${SCANS} offers`],
@@ -195,6 +203,8 @@ try {
       interests: INTERESTS,
       matchP50Ms: round(match.p50),
       matchP99Ms: round(match.p99),
+      matchCpuP50Ms: round(matchCpu.p50),
+      matchCpuP99Ms: round(matchCpu.p99),
       matchedMean: round(summarise(matchedCounts).mean),
       offersPerS: round(offersPerS),
       offerEventsPerS: round(fannedOut / pubS),
