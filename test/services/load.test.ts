@@ -1,20 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeClient, requestService, ServiceWorker, type LeasedTask, type ParleyClient, type StreamEvent } from '../../sdk/node.js';
 import { startChildServer, type ChildServer } from '../support/child.js';
-import { testEngine } from '../support/services.js';
 import { childStorage, collect, createService, d, openStream, until } from './helpers.js';
 
 const REQUESTS = 1000;
 const USERS = 10;
 const WORK_MS = 2000;
+const DEFAULT_SET_TIME_MS = 5000;
 /**
- * The set time: the default 5 s. On PostgreSQL the shared 2-core test machine cannot store 1,000
- * messages to one recipient within it at all (plain messages, no service: 9.7 s measured); with the
- * replies flowing, the acknowledgements took about 15 s there. So the test checks the same
- * properties (all acknowledged, all answered, none twice) with a 60 s set time on PostgreSQL; see
- * docs/services.md, "Limits".
+ * The property under test is that acknowledgements go at the speed of storing messages, whatever
+ * the workers are doing. Storing 1,000 plain messages at once takes 1.5–2.5 s on SQLite here when
+ * the machine is quiet, so the service keeps the default 5 s set time. On a machine busy with other
+ * work (this one has two cores, shared with other test files and other users) or on PostgreSQL
+ * (slower commits) the same messages take longer, and the set time is this many times that baseline,
+ * measured in the same run just before, as the benchmarks do. Measured: about 1× on SQLite; about
+ * 2.6× on PostgreSQL, where the workers' 1,000 reply transactions compete for commits meanwhile.
  */
-const SET_TIME = testEngine === 'postgres' ? 'PT60S' : 'PT5S';
+const SET_TIME_PER_BASELINE = 4;
 
 describe('service accounts under load', () => {
   // The server runs in its own process, as in production: the 1,000 clients and the workers here
@@ -41,13 +43,22 @@ describe('service accounts under load', () => {
 
   it(`acknowledges ${REQUESTS} requests sent at once within the set time while workers take ${WORK_MS / 1000} s each; every answer arrives, none is processed twice`, async () => {
     const admin = await user('admin');
-    const { service, client } = await createService(server, admin, { handle: 'slowsvc', displayName: 'Slow', handler: { type: 'workers' }, ratePerMinute: REQUESTS, ackDeadline: SET_TIME });
     const users: ParleyClient[] = [];
     for (let i = 0; i < USERS; i++) users.push(await user(`loaduser${i}`));
-    const conversations = await Promise.all(users.map((u) => u.openDirect(service.id)));
     // These clients only send and watch: acknowledging their streams (delivery receipts, measured
     // by the messaging tests) would add a write per batch of events to what is measured here.
     const streams = await Promise.all(users.map((u) => openStream(u, { autoAck: false })));
+
+    // Baseline: the same 1,000 sends as plain messages to a person.
+    await user('peer');
+    const plain = await Promise.all(users.map((u) => u.openDirect('peer')));
+    const baselineStarted = Date.now();
+    await Promise.all(Array.from({ length: REQUESTS }, (_, i) => streams[i % USERS]!.send(plain[i % USERS]!.id, { text: `p${i}` })));
+    const baselineMs = Date.now() - baselineStarted;
+    const setTimeMs = Math.min(60_000, Math.max(DEFAULT_SET_TIME_MS, Math.ceil(SET_TIME_PER_BASELINE * baselineMs)));
+
+    const { service, client } = await createService(server, admin, { handle: 'slowsvc', displayName: 'Slow', handler: { type: 'workers' }, ratePerMinute: REQUESTS, ackDeadline: setTimeMs });
+    const conversations = await Promise.all(users.map((u) => u.openDirect(service.id)));
     const events = streams.map(collect);
 
     const processed = new Map<string, number>();
@@ -91,7 +102,9 @@ describe('service accounts under load', () => {
     expect([...processed.values()].every((count) => count === 1)).toBe(true);
     expect(processed.size).toBe(REQUESTS);
     expect(await admin.serviceStats(service.id)).toMatchObject({ done: REQUESTS, queued: 0, leased: 0, failed: 0, dead: 0 });
-    console.log(`${REQUESTS} requests: all acknowledged after ${ackedIn} ms (max client-side ack ${Math.max(...acks.map((a) => a.clientMs))} ms), all answered after ${tookMs} ms`);
+    console.log(
+      `${REQUESTS} requests: all acknowledged after ${ackedIn} ms (max client-side ack ${Math.max(...acks.map((a) => a.clientMs))} ms; set time ${setTimeMs} ms; ${REQUESTS} plain messages took ${baselineMs} ms), all answered after ${tookMs} ms`,
+    );
     for (const s of streams) s.close();
   }, 120_000);
 });
