@@ -1,5 +1,5 @@
 /**
- * npm run bench:offers [-- --interests N --offers N --scans N --quick]
+ * npm run bench:offers [-- --interests N --offers N --publish N --scans N --quick]
  *
  * Issue 7's benchmark, in one process on a fresh SQLite database:
  *
@@ -12,7 +12,7 @@
  *
  *  a. Match latency: for --offers (2,000) random offers, OffersService.match() — the candidate
  *     lookup through interest_terms and the predicate check — timed alone; p50/p99.
- *  b. Offers/s published through OffersService.publish(): match, one offer_recipients row and one
+ *  b. Offers/s for --publish (500) offers published through OffersService.publish(): match, one offer_recipients row and one
  *     stored `offer` event per matched user, the close timer, in one transaction each.
  *  c. Baseline in the same run: a linear scan over the same interests — every interest row read
  *     from the database and its predicate compiled and tested with sift, as a store without the
@@ -42,7 +42,7 @@ const GOALS = { p99Ms: 5, ratio: 100 } as const;
 const sift = siftModule as unknown as (query: unknown) => (value: unknown) => boolean;
 
 const { values: args } = parseArgs({
-  options: { interests: { type: 'string' }, offers: { type: 'string' }, scans: { type: 'string' }, quick: { type: 'boolean', default: false } },
+  options: { interests: { type: 'string' }, offers: { type: 'string' }, publish: { type: 'string' }, scans: { type: 'string' }, quick: { type: 'boolean', default: false } },
 });
 const INTERESTS = Number(args.interests ?? (args.quick ? 100_000 : 1_000_000));
 const OFFERS = Number(args.offers ?? (args.quick ? 300 : 2000));
@@ -149,7 +149,7 @@ try {
 
   // ── b. publish with fan-out ──
   const actor = { accountId: providerId, deviceId: 'bench', isAdmin: false };
-  const publishCount = Math.min(OFFERS, 500);
+  const publishCount = Math.min(OFFERS, Number(args.publish ?? 500));
   const pubStart = performance.now();
   let fannedOut = 0;
   for (const o of samples.slice(0, publishCount)) {
