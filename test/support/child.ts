@@ -20,7 +20,11 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${output.join('\n')}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Nobody gets a handle on it: leaving it running would orphan it past the test run.
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start within 20 s:\n${output.join('\n')}`));
+    }, 20_000);
     let buffered = '';
     proc.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();

@@ -21,35 +21,46 @@ export interface TestServer {
 
 let counter = 0;
 
+/** A new, empty PostgreSQL database (whatever engine the suite runs on), and how to drop it. */
+export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `parley_t_${process.pid}_${Date.now()}_${counter++}`;
+  const admin = new pg.Client({ connectionString: postgresAdminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: postgresAdminUrl });
+      await c.connect();
+      // pg's pool.end() resolves before its connections have closed: forcing the drop at once
+      // would kill them mid-goodbye (an unhandled 57P01 in the test). Give them a moment first.
+      for (let i = 0; ; i++) {
+        try {
+          await c.query(i < 20 ? `DROP DATABASE IF EXISTS ${name}` : `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          break;
+        } catch (err) {
+          if ((err as { code?: string }).code !== '55006') throw err;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      await c.end();
+    },
+  };
+}
+
 /** A fresh database for one test server: a temp SQLite file or a new PostgreSQL database. */
 export async function freshStorage(): Promise<{ overrides: Partial<Config>; drop: () => Promise<void> }> {
   if (testEngine === 'postgres') {
-    const name = `parley_t_${process.pid}_${Date.now()}_${counter++}`;
-    const admin = new pg.Client({ connectionString: postgresAdminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(postgresAdminUrl);
-    url.pathname = `/${name}`;
+    const database = await freshPostgresDatabase();
     // Files (blobs, uploads) still live on disk: each server gets its own directory.
     const dir = mkdtempSync(join(tmpdir(), 'parley-test-'));
     return {
-      overrides: { databaseUrl: url.toString(), dataDir: dir },
+      overrides: { databaseUrl: database.url, dataDir: dir },
       drop: async () => {
-        const c = new pg.Client({ connectionString: postgresAdminUrl });
-        await c.connect();
-        // pg's pool.end() resolves before its connections have closed: forcing the drop at once
-        // would kill them mid-goodbye (an unhandled 57P01 in the test). Give them a moment first.
-        for (let i = 0; ; i++) {
-          try {
-            await c.query(i < 20 ? `DROP DATABASE IF EXISTS ${name}` : `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-            break;
-          } catch (err) {
-            if ((err as { code?: string }).code !== '55006') throw err;
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
-        }
-        await c.end();
+        await database.drop();
         rmSync(dir, { recursive: true, force: true });
       },
     };

@@ -69,6 +69,23 @@ export async function readEventsAfter(db: Executor, accountId: string, after: nu
   return rows.map((r) => ({ seq: Number(r.seq), type: r.type as EventType, at: toIso(Number(r.created_at)), data: JSON.parse(r.data) }));
 }
 
+/** The stored events of one type about one message, by account (through the message index). */
+export async function readMessageEvents(db: Executor, messageId: string, type: EventType): Promise<Map<string, StreamEvent[]>> {
+  const rows = await db
+    .selectFrom('events')
+    .select(['account_id', 'seq', 'type', 'data', 'created_at'])
+    .where('message_id', '=', messageId)
+    .where('type', '=', type)
+    .orderBy('seq')
+    .execute();
+  const out = new Map<string, StreamEvent[]>();
+  for (const r of rows) {
+    const event: StreamEvent = { seq: Number(r.seq), type: r.type as EventType, at: toIso(Number(r.created_at)), data: JSON.parse(r.data) };
+    out.set(r.account_id, [...(out.get(r.account_id) ?? []), event]);
+  }
+  return out;
+}
+
 export async function headSeq(db: Executor, accountId: string): Promise<number> {
   const row = await db.selectFrom('streams').select('last_seq').where('account_id', '=', accountId).executeTakeFirst();
   return row ? Number(row.last_seq) : 0;

@@ -2,7 +2,7 @@ import type { Bus } from '../../bus/bus.js';
 import type { EventData, EventType, StreamEvent } from '../../protocol/events.js';
 import type { Clock } from '../../scheduler/clock.js';
 import type { Db, Tx } from '../../storage/db.js';
-import { appendEvents, headSeq, readEventsAfter, type PendingEvent } from './events.repo.js';
+import { appendEvents, headSeq, readEventsAfter, readMessageEvents, type PendingEvent } from './events.repo.js';
 
 export type Emit = <T extends EventType>(accountId: string, type: T, data: EventData[T], refs?: { conversationId?: string; messageId?: string }) => void;
 
@@ -58,6 +58,15 @@ export class EventLog {
         if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
       }
     }
+  }
+
+  /**
+   * Publishes a message's stored events again. A node killed between commit and publish leaves live
+   * listeners elsewhere unaware of them; the sender's retry (which finds the message stored) is the
+   * moment to tell them. A listener skips events it has already sent, so a repeat costs nothing.
+   */
+  async republish(messageId: string, type: EventType): Promise<void> {
+    for (const [accountId, events] of await readMessageEvents(this.db, messageId, type)) this.bus.publish({ kind: 'events', accountId, events });
   }
 
   readAfter(accountId: string, after: number, limit: number): Promise<StreamEvent[]> {

@@ -88,6 +88,10 @@ export class FallbackService {
   private async onDeadline(timer: FiredTimer): Promise<void> {
     const { messageId, recipientId, kind } = timer.payload as DeadlinePayload;
     await this.events.transact(async (trx, emit, now) => {
+      // The scheduler may fire a timer twice (a node slower than its lease, a crash before the
+      // fired timer is deleted). Deleting the timer in this transaction makes the effect happen
+      // once: a second firing waits on the row lock, then finds it gone.
+      if (!(await this.scheduler.cancel(trx, timer.key))) return;
       const message = await trx.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirst();
       if (!message || message.deleted_at !== null) return;
       const member = await findMember(trx, message.conversation_id, recipientId);

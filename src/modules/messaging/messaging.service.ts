@@ -50,7 +50,9 @@ export class MessagingService {
    */
   async send(actor: Actor, conversationId: string, input: SendMessageBody): Promise<{ message: Message; created: boolean }> {
     this.checkText(input.text);
-    return this.events.transact((trx, emit, now) => this.insert(trx, emit, now, actor, conversationId, input, null));
+    const result = await this.events.transact((trx, emit, now) => this.insert(trx, emit, now, actor, conversationId, input, null));
+    if (!result.created) await this.events.republish(result.message.id, 'message.new');
+    return result;
   }
 
   /**
