@@ -114,6 +114,29 @@ describe('durable scheduler', () => {
     expect(again.fired).toHaveLength(0);
   });
 
+  it('a node behind on its work renews its claims, so another node never fires its timers too', async () => {
+    const st = await storage();
+    const [sa, sb] = [await st.open(), await st.open()];
+    // Claims last 500 ms (horizon + lease); eight 150 ms handlers in a row outlast them.
+    const options = { horizonMs: 100, leaseMs: 400, pollMs: 50, concurrency: 1 };
+    const a = scheduler(sa, 'node-a', options);
+    const b = scheduler(sb, 'node-b', options);
+    const runs = new Map<string, number>();
+    const slow = async (t: FiredTimer) => {
+      runs.set(t.key, (runs.get(t.key) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 150));
+    };
+    a.register('slow', slow);
+    b.register('slow', slow);
+    for (let i = 0; i < 8; i++) await a.schedule(sa.db, { kind: 'slow', key: `slow-${i}`, dueAt: Date.now() });
+    await a.start();
+    await b.start();
+    await until(() => a.firedCount + b.firedCount === 8, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([...runs.values()]).toEqual(Array(8).fill(1));
+    expect(b.firedCount).toBe(0);
+  });
+
   it('a timer that came due while no scheduler ran fires right after start', async () => {
     const st = await storage();
     const first = await st.open();

@@ -433,6 +433,8 @@ export class Scheduler {
     const worker = async () => {
       while (next < runnable.length) {
         const t = runnable[next++]!;
+        // Behind on its work, this node could outlive its claim and another node fire the timer too.
+        if (t.claim.leaseUntil - this.clock.now() < this.options.leaseMs / 2 && !(await this.renewLease(t))) continue;
         const timer: FiredTimer = { id: t.id, kind: t.kind, key: t.key, dueAt: t.dueAt, payload: JSON.parse(t.payload), attempts: t.attempts };
         try {
           const handler = this.handlers.get(t.kind);
@@ -448,6 +450,22 @@ export class Scheduler {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, runnable.length) }, worker));
+  }
+
+  /** Extends this node's claim on a timer about to fire late; false if the claim was lost meanwhile. */
+  private async renewLease(t: Claimed): Promise<boolean> {
+    const leaseUntil = this.clock.now() + this.options.horizonMs + this.options.leaseMs;
+    const result = await this.db
+      .updateTable('timers')
+      .set({ lease_until: leaseUntil })
+      .where('id', '=', t.id)
+      .where('lease_owner', '=', this.options.nodeId)
+      .where('lease_until', '=', t.claim.leaseUntil)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) return false;
+    // Deleted on its own once fired: the lease it now carries is no longer its chunk's.
+    t.claim = { leaseUntil, seen: undefined, fired: [] };
+    return true;
   }
 
   /** Exponential backoff from 1 s; after maxAttempts the timer is dropped (onError reported each failure). */
