@@ -110,7 +110,7 @@ export class Scheduler {
   private claiming: Promise<void> | undefined;
   private claimAgain = false;
   private firing: Promise<void> | undefined;
-  /** Fired timers still to be deleted (oldest first), with the lease they were fired under. */
+  /** Claims with fired timers still to be deleted, oldest first. */
   private toReap: ClaimChunk[] = [];
   private reaping: Promise<void> | undefined;
   /** When the oldest fired timer still to be deleted fired. */
@@ -381,10 +381,10 @@ export class Scheduler {
 
   /**
    * Deletes fired timers, those of one claim statement at a time (neighbours in storage, so one
-   * statement touches few pages), while no claim pass runs and no
-   * claimed timer is due within REAP_SLACK_MS. Timers fired longer ago than a third of the lease are
-   * deleted regardless, so a steady stream of due timers cannot hold deletion off until the lease
-   * runs out (they would be claimed again).
+   * statement touches few pages), while no claim pass runs and no claimed timer is due within
+   * REAP_SLACK_MS. Timers fired longer ago than a third of the lease are deleted regardless, so a
+   * steady stream of due timers cannot hold deletion off until the lease runs out (they would be
+   * claimed again).
    */
   private reap(force = false): Promise<void> {
     if (this.reaping || this.toReap.length === 0) return this.reaping ?? Promise.resolve();
