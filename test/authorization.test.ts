@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { ErrorCode } from '../src/errors.js';
 import { ParleyError, type Conversation, type Message, type ParleyClient } from '../sdk/index.js';
+import { RawStream, settle } from './support/raw-stream.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 /**
@@ -200,13 +200,13 @@ describe('roles outside the matrix', () => {
   });
 
   it('a non-member typing into a conversation gets NOT_A_MEMBER and the members see nothing', async () => {
-    const watcher = await RawStream.ready(owner);
-    const intruder = await RawStream.ready(outsider);
+    const watcher = await RawStream.ready(server.url, owner);
+    const intruder = await RawStream.ready(server.url, outsider);
     intruder.send({ type: 'typing', conversationId: group.id, typing: true });
     expect(await intruder.next((f) => f.type === 'error')).toMatchObject({ error: { code: 'NOT_A_MEMBER' } });
     // A member's typing arrives, so the watcher would have seen the intruder's too.
     const from = watcher.frames.length;
-    const memberStream = await RawStream.ready(member);
+    const memberStream = await RawStream.ready(server.url, member);
     memberStream.send({ type: 'typing', conversationId: group.id, typing: true });
     const typing = await watcher.next((f) => f.type === 'ephemeral' && (f.event as { type: string }).type === 'typing', from);
     expect(typing).toMatchObject({ event: { data: { accountId: member.accountId } } });
@@ -214,67 +214,6 @@ describe('roles outside the matrix', () => {
     for (const s of [watcher, intruder, memberStream]) s.close();
   });
 });
-
-/** `promise`, or a clear failure when it does not settle within `ms` (rather than the test timeout). */
-function settle<T>(promise: Promise<T>, ms = 5000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** A raw WebSocket on /v1/stream that records every frame and the close. */
-class RawStream {
-  readonly frames: { type: string; [k: string]: unknown }[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => this.frames.push(JSON.parse(String(data))));
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-    socket.on('error', () => {});
-  }
-
-  static async open(): Promise<RawStream> {
-    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/stream`);
-    const stream = new RawStream(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    return stream;
-  }
-
-  static async ready(client: ParleyClient): Promise<RawStream> {
-    const stream = await RawStream.open();
-    stream.send({ type: 'hello', token: client.token });
-    await stream.next((f) => f.type === 'ready');
-    return stream;
-  }
-
-  send(frame: unknown): void {
-    this.socket.send(JSON.stringify(frame));
-  }
-
-  async next(predicate: (f: RawStream['frames'][number]) => boolean, from = 0, timeoutMs = 5000): Promise<RawStream['frames'][number]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.slice(from).find(predicate);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(this.frames.slice(from))}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  async expectAlive(): Promise<void> {
-    const from = this.frames.length;
-    this.send({ type: 'ping' });
-    await this.next((f) => f.type === 'pong', from);
-    expect(this.socket.readyState).toBe(WebSocket.OPEN);
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
 
 describe('revoked tokens', () => {
   /** Logs `user` in on one more device. */
@@ -298,8 +237,8 @@ describe('revoked tokens', () => {
   it('revoking a device from another device closes its open socket with TOKEN_INVALID and 4001; other sockets stay', async () => {
     const erin = await server.user('erin');
     const laptop = await secondDevice(erin, 'laptop');
-    const kept = await RawStream.ready(erin);
-    const doomed = await RawStream.ready(laptop);
+    const kept = await RawStream.ready(server.url, erin);
+    const doomed = await RawStream.ready(server.url, laptop);
 
     await erin.revokeDevice(laptop.deviceId!);
     expect(await settle(doomed.closed)).toEqual({ code: 4001, reason: 'TOKEN_INVALID' });
@@ -314,14 +253,14 @@ describe('revoked tokens', () => {
     kept.close();
 
     // Nor can the revoked token open a new stream.
-    const retry = await RawStream.open();
+    const retry = await RawStream.open(server.url);
     retry.send({ type: 'hello', token: laptop.token });
     expect(await settle(retry.closed)).toEqual({ code: 4001, reason: 'TOKEN_INVALID' });
   });
 
   it('logging out closes the device own open stream with 4001, and the SDK stops reconnecting', async () => {
     const fay = await server.user('fay');
-    const raw = await RawStream.ready(fay);
+    const raw = await RawStream.ready(server.url, fay);
     const sdkStream = fay.stream();
     await sdkStream.waitForState('open');
     const token = fay.token;

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { errorCatalogue, type ErrorCode } from '../src/errors.js';
 import type { Conversation, Message } from '../sdk/index.js';
+import { RawStream, settle } from './support/raw-stream.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 /**
@@ -398,88 +398,9 @@ describe('bad input over HTTP', () => {
   });
 });
 
-/** `promise`, or a clear failure when it does not settle within `ms` (rather than the test timeout). */
-function settle<T>(promise: Promise<T>, ms = 5000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** A raw WebSocket on /v1/stream that records every frame and the close. */
-class RawStream {
-  readonly frames: { type: string; [k: string]: unknown }[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private waiters: (() => void)[] = [];
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)));
-      for (const w of this.waiters.splice(0)) w();
-    });
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
-    socket.on('error', () => {});
-  }
-
-  static async open(): Promise<RawStream> {
-    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/stream`);
-    const stream = new RawStream(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    return stream;
-  }
-
-  /** Opens a socket and authenticates it. */
-  static async ready(user: User, after?: number): Promise<RawStream> {
-    const stream = await RawStream.open();
-    stream.send({ type: 'hello', token: user.token, after });
-    await stream.next((f) => f.type === 'ready');
-    return stream;
-  }
-
-  send(frame: unknown): void {
-    this.socket.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
-  }
-
-  /** The first recorded frame after `from` that matches. */
-  async next(predicate: (f: RawStream['frames'][number]) => boolean, from = 0, timeoutMs = 5000): Promise<RawStream['frames'][number]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.slice(from).find(predicate);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(this.frames.slice(from))}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  }
-
-  /** Sends `frame` and returns the error frame it caused. */
-  async errorFor(frame: unknown): Promise<{ code: string; message: string }> {
-    const from = this.frames.length;
-    this.send(frame);
-    const f = await this.next((x) => x.type === 'error', from);
-    return f.error as { code: string; message: string };
-  }
-
-  /** The socket still answers: a ping gets a pong. */
-  async expectAlive(): Promise<void> {
-    const from = this.frames.length;
-    this.send({ type: 'ping' });
-    await this.next((f) => f.type === 'pong', from);
-    expect(this.socket.readyState).toBe(WebSocket.OPEN);
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
 describe('bad input on the WebSocket stream', () => {
   it('answers invalid JSON with an INVALID_JSON error frame and keeps the stream open', async () => {
-    const stream = await RawStream.ready(bob);
+    const stream = await RawStream.ready(server.url, bob);
     for (const frame of ['{"type":"ping"', 'not json', '{type: "ping"}', '']) {
       expect((await stream.errorFor(frame)).code).toBe('INVALID_JSON');
     }
@@ -493,7 +414,7 @@ describe('bad input on the WebSocket stream', () => {
   });
 
   it('answers unknown frame types with UNKNOWN_FRAME_TYPE', async () => {
-    const stream = await RawStream.ready(bob);
+    const stream = await RawStream.ready(server.url, bob);
     for (const frame of [{ type: 'subscribe' }, { type: 'HELLO' }, { type: 5 }, { type: null }, {}, [], 'null', '42', '"ping"', { kind: 'ping' }]) {
       const error = await stream.errorFor(typeof frame === 'string' ? frame : JSON.stringify(frame));
       expect(error.code).toBe('UNKNOWN_FRAME_TYPE');
@@ -503,7 +424,7 @@ describe('bad input on the WebSocket stream', () => {
   });
 
   it('answers known frames with wrong fields with VALIDATION_FAILED, without acting on them', async () => {
-    const stream = await RawStream.ready(bob);
+    const stream = await RawStream.ready(server.url, bob);
     const ackedBefore = (await bob.devices()).find((d) => d.current)!.ackedSeq;
     for (const frame of [
       { type: 'ack', seq: '1' },
@@ -524,14 +445,14 @@ describe('bad input on the WebSocket stream', () => {
   });
 
   it('answers a second hello on an authenticated stream with BAD_REQUEST', async () => {
-    const stream = await RawStream.ready(bob);
+    const stream = await RawStream.ready(server.url, bob);
     expect((await stream.errorFor({ type: 'hello', token: bob.token })).code).toBe('BAD_REQUEST');
     await stream.expectAlive();
     stream.close();
   });
 
   it('answers binary frames with BAD_REQUEST', async () => {
-    const stream = await RawStream.ready(bob);
+    const stream = await RawStream.ready(server.url, bob);
     expect((await stream.errorFor(Buffer.from(JSON.stringify({ type: 'ping' })))).code).toBe('BAD_REQUEST');
     expect((await stream.errorFor(Buffer.from([0, 159, 146, 150, 255]))).code).toBe('BAD_REQUEST');
     await stream.expectAlive();
@@ -539,7 +460,7 @@ describe('bad input on the WebSocket stream', () => {
   });
 
   it('refuses an ack beyond the stream head with SEQ_OUT_OF_RANGE; the acked seq does not move', async () => {
-    const stream = await RawStream.ready(bob);
+    const stream = await RawStream.ready(server.url, bob);
     const { headSeq } = await bob.events({ after: 0, limit: 1 });
     const ackedBefore = (await bob.devices()).find((d) => d.current)!.ackedSeq;
     expect((await stream.errorFor({ type: 'ack', seq: headSeq + 1 })).code).toBe('SEQ_OUT_OF_RANGE');
@@ -557,7 +478,7 @@ describe('bad input on the WebSocket stream', () => {
     ['a malformed hello', { type: 'hello', token: 5 }, 'VALIDATION_FAILED'],
     ['a binary frame', Buffer.from('{"type":"hello"}'), 'BAD_REQUEST'],
   ])('closes the socket with 4002 when the first frame is %s instead of a hello', async (_name, frame, code) => {
-    const stream = await RawStream.open();
+    const stream = await RawStream.open(server.url);
     stream.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
     expect(await settle(stream.closed)).toEqual({ code: 4002, reason: code });
     expect(stream.frames).toHaveLength(1);
@@ -570,7 +491,7 @@ describe('bad input on the WebSocket stream', () => {
       [`${alice.token}x`, 'TOKEN_INVALID'],
       [undefined, 'UNAUTHENTICATED'],
     ] as const) {
-      const stream = await RawStream.open();
+      const stream = await RawStream.open(server.url);
       stream.send({ type: 'hello', token });
       expect(await settle(stream.closed)).toEqual({ code: 4001, reason: code });
       expect(stream.frames).toEqual([{ type: 'error', error: { code, message: expect.any(String) } }]);
@@ -579,7 +500,7 @@ describe('bad input on the WebSocket stream', () => {
 
   it('closes the socket with 4002 SEQ_OUT_OF_RANGE on a hello resuming beyond the stream head', async () => {
     const { headSeq } = await bob.events({ after: 0, limit: 1 });
-    const stream = await RawStream.open();
+    const stream = await RawStream.open(server.url);
     stream.send({ type: 'hello', token: bob.token, after: headSeq + 1 });
     expect(await settle(stream.closed)).toEqual({ code: 4002, reason: 'SEQ_OUT_OF_RANGE' });
     expect(stream.frames.map((f) => f.type)).toEqual(['error']);
@@ -588,8 +509,8 @@ describe('bad input on the WebSocket stream', () => {
   it('closes a socket that sends a frame over maxFrameBytes with 1009; other sockets keep being served', async () => {
     const max = server.config.maxFrameBytes;
     expect(max).toBe(64 * 1024);
-    const bystander = await RawStream.ready(alice);
-    const offender = await RawStream.ready(bob);
+    const bystander = await RawStream.ready(server.url, alice);
+    const offender = await RawStream.ready(server.url, bob);
 
     // Just under the limit: refused as a frame, the socket stays.
     expect((await offender.errorFor(JSON.stringify({ type: 'ping', pad: 'p'.repeat(max - 100) }))).code).toBe('VALIDATION_FAILED');
@@ -603,7 +524,7 @@ describe('bad input on the WebSocket stream', () => {
     const sent = await bob.send(direct.id, { text: 'after the oversize frame' });
     expect(await bystander.next((f) => f.type === 'event', from)).toMatchObject({ event: { data: { message: { id: sent.id } } } });
     // A new connection is accepted as usual.
-    const again = await RawStream.ready(bob);
+    const again = await RawStream.ready(server.url, bob);
     await again.expectAlive();
     again.close();
     bystander.close();
