@@ -1,39 +1,7 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestService, type ParleyError } from '../../sdk/node.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { collect, createService, d, openStream, type User } from './helpers.js';
-
-/**
- * Stalls the server's database for `ms`, as a long lock or a slow disk would. PostgreSQL: another
- * connection locks the tables requests are written to. SQLite: a transaction holds the server's one
- * connection, so every statement of the server waits for it (a lock held by another process would
- * not do: SQLite refuses a read transaction's upgrade at once instead of waiting).
- */
-async function stallWrites(server: TestServer, ms: number): Promise<{ released: Promise<unknown> }> {
-  if (server.app.services.storage.engine === 'postgres') {
-    const client = new pg.Client({ connectionString: server.config.databaseUrl });
-    await client.connect();
-    await client.query('BEGIN');
-    await client.query('LOCK TABLE conversations, service_requests IN EXCLUSIVE MODE');
-    const released = new Promise<void>((resolve) =>
-      setTimeout(async () => {
-        await client.query('COMMIT');
-        await client.end();
-        resolve();
-      }, ms),
-    );
-    return { released };
-  }
-  let holding = () => {};
-  const held = new Promise<void>((resolve) => (holding = resolve));
-  const released = server.app.services.storage.db.transaction().execute(async () => {
-    holding();
-    await new Promise((resolve) => setTimeout(resolve, ms));
-  });
-  await held;
-  return { released };
-}
+import { collect, createService, d, openStream, stallWrites, type User } from './helpers.js';
 
 describe('service requests that cannot be served in time', () => {
   let server: TestServer;

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import type { CreateServiceBody, CreatedService, EventData, ParleyClient, StreamEvent } from '../../sdk/index.js';
 import { createNodeClient } from '../../sdk/node.js';
 import type { ParleyStream, StreamOptions } from '../../sdk/stream.js';
@@ -74,4 +75,35 @@ export const d = (e: StreamEvent): AnyData => e.data as AnyData;
 export async function childStorage(): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
   const storage = await freshStorage();
   return { env: { DATA_DIR: storage.overrides.dataDir!, DATABASE_URL: storage.overrides.databaseUrl ?? '' }, drop: storage.drop };
+}
+
+/**
+ * Stalls the server's database for `ms`, as a long lock or a slow disk would. PostgreSQL: another
+ * connection locks the tables requests are written to. SQLite: a transaction holds the server's one
+ * connection, so every statement of the server waits for it (a lock held by another process would
+ * not do: SQLite refuses a read transaction's upgrade at once instead of waiting).
+ */
+export async function stallWrites(server: TestServer, ms: number): Promise<{ released: Promise<unknown> }> {
+  if (server.app.services.storage.engine === 'postgres') {
+    const client = new pg.Client({ connectionString: server.config.databaseUrl });
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('LOCK TABLE conversations, service_requests IN EXCLUSIVE MODE');
+    const released = new Promise<void>((resolve) =>
+      setTimeout(async () => {
+        await client.query('COMMIT');
+        await client.end();
+        resolve();
+      }, ms),
+    );
+    return { released };
+  }
+  let holding = () => {};
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const released = server.app.services.storage.db.transaction().execute(async () => {
+    holding();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  });
+  await held;
+  return { released };
 }

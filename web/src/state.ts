@@ -288,6 +288,13 @@ export async function signOut(): Promise<void> {
 
 /** Run when the session ends, by modules that keep per-user state of their own (files.ts). */
 export const onSessionEnd: (() => void)[] = [];
+/** Run for every stream event after the state above took it in, by modules that follow events of their own (services.ts). */
+export const onStreamEvent: ((event: StreamEvent) => void)[] = [];
+
+/** The session's stream socket, for modules that send over it (services.ts). */
+export function liveStream(): ParleyStream | undefined {
+  return stream;
+}
 
 function resetSession(reason: string): void {
   stream?.close();
@@ -381,7 +388,10 @@ async function openStream(after?: number): Promise<void> {
   const drain = () => {
     const batch = queue;
     queue = [];
-    for (const event of batch) handleEvent(event);
+    for (const event of batch) {
+      handleEvent(event);
+      for (const hook of onStreamEvent) hook(event);
+    }
     saveSoon(seqKey(session.deviceId), () => s.lastSeq);
     notify();
   };

@@ -30,6 +30,9 @@ import {
 } from '../state.js';
 import { Avatar, Link, Modal, PaperclipIcon } from './common.js';
 import { GroupMembers } from './Members.js';
+import { serviceOf, sendToService } from '../services.js';
+import { RichReply } from './RichReply.js';
+import { PendingServiceRequests, RequestStatus, ServiceBar } from './ServiceChat.js';
 import { Ticks } from './Ticks.js';
 
 // Send options stay as chosen for the rest of the session, like a sticky composer setting.
@@ -135,6 +138,7 @@ export function ChatView(props: { id: string }) {
       </header>
       <MessageList conv={conv} onReply={startReply} onEdit={startEdit} onReceipts={setReceiptsFor} />
       <Composer conv={conv} inputRef={composer} replyTo={replyTo} editing={editing} onDone={() => (setReplyTo(null), setEditing(null))} onEditLast={startEdit} />
+      <ServiceBar conv={conv} />
       {showInfo &&
         (conv.kind === 'group' ? (
           <Modal title={`${title}: members`} onClose={() => setShowInfo(false)}>
@@ -225,6 +229,7 @@ function MessageList(props: { conv: Conversation; onReply: (m: Message) => void;
         {files.map((f) => (
           <OutgoingFileItem key={f.clientId} f={f} />
         ))}
+        <PendingServiceRequests conversationId={conv.id} messages={messages} />
       </div>
       {showJump && (
         <button type="button" class="jump" onClick={jump}>
@@ -315,10 +320,14 @@ function MessageItem(props: { m: Message; conv: Conversation; onReply: (m: Messa
           </blockquote>
         )}
         {m.attachment && !deleted && <AttachmentView m={m} mine={mine} />}
-        {(deleted || m.text || !m.attachment) && (
-          <p class="text" dir="auto">
-            {deleted ? <em>This message was deleted.</em> : m.text}
-          </p>
+        {m.content && !deleted ? (
+          <RichReply content={m.content} />
+        ) : (
+          (deleted || m.text || !m.attachment) && (
+            <p class="text" dir="auto">
+              {deleted ? <em>This message was deleted.</em> : m.text}
+            </p>
+          )
         )}
         <p class="meta">
           {flags.length > 0 && !deleted && <span class="flags">{flags.join(' · ')}</span>}
@@ -337,6 +346,7 @@ function MessageItem(props: { m: Message; conv: Conversation; onReply: (m: Messa
             </>
           )}
         </p>
+        {mine && <RequestStatus clientId={m.clientId} />}
         {lines.length > 0 && !deleted && (
           <ul class="statuses" data-testid="message-status">
             {lines.map((line) => (
@@ -591,7 +601,9 @@ function Composer(props: { conv: Conversation; inputRef: { current: HTMLTextArea
     } else if (opts.deadline) {
       withinMs = Number(opts.deadline);
     }
-    sendMessage(conv.id, value, { readReceipt: opts.readReceipt, withinMs, priority: opts.priority, fallback: opts.fallback }, replyTo?.id ?? null);
+    const service = serviceOf(conv);
+    if (service) sendToService(conv.id, service.id, value);
+    else sendMessage(conv.id, value, { readReceipt: opts.readReceipt, withinMs, priority: opts.priority, fallback: opts.fallback }, replyTo?.id ?? null);
     setText('');
     stopTyping();
     props.onDone();
