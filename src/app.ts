@@ -15,6 +15,9 @@ import { InboundService } from './modules/inbound/index.js';
 import { MessagingService } from './modules/messaging/index.js';
 import { OffersService } from './modules/offers/index.js';
 import { OutboxService } from './modules/outbox/index.js';
+import { MemoryPresence } from './presence/memory.js';
+import type { PresenceRegistry } from './presence/presence.js';
+import { RedisPresence } from './presence/redis.js';
 import { ReceiptsService } from './modules/receipts/index.js';
 import { ServiceAccountsService } from './modules/services/index.js';
 import { systemClock, type Clock } from './scheduler/clock.js';
@@ -50,8 +53,11 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   const nodeId = config.nodeId || `${hostname()}:${config.port || process.pid}`;
   const scheduler = new Scheduler(storage.db, storage.engine, clock, { nodeId });
 
+  const presence: PresenceRegistry = config.redisUrl ? new RedisPresence(config.redisUrl, { nodeId, ttlMs: config.presenceTtlMs, clock }) : new MemoryPresence();
+  await presence.start();
+
   const events = new EventLog(storage.db, bus, clock);
-  const hub = new StreamHub(bus);
+  const hub = new StreamHub(bus, presence);
   const accounts = new AccountsService(storage.db, config, clock, bus, channels);
   const conversations = new ConversationsService(storage.db, events, accounts, config);
   const messaging = new MessagingService(storage.db, events, scheduler, config);
@@ -71,7 +77,7 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   await serviceAccounts.start();
   const offers = new OffersService(storage.db, events, scheduler, clock, config);
   await offers.start();
-  const services: Services = { config, clock, storage, channels, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts, offers };
+  const services: Services = { config, clock, storage, channels, presence, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts, offers };
   return { services, bus };
 }
 
@@ -92,6 +98,7 @@ export async function startApp(config: Config, clock: Clock = systemClock): Prom
       await services.scheduler.stop();
       await http.close();
       services.hub.close();
+      await services.presence.close();
       await bus.close();
       await services.channels.sms.close();
       await services.channels.email.close();

@@ -46,6 +46,7 @@ export const settings = {
   streamReplayBatch: setting({ env: 'PARLEY_STREAM_REPLAY_BATCH', kind: 'int', default: 500, min: 1, max: 10_000, doc: 'Events read from storage per batch when a client catches up.' }),
   heartbeatMs: setting({ env: 'PARLEY_HEARTBEAT_MS', kind: 'int', default: 30_000, min: 100, max: 600_000, doc: 'Interval of WebSocket pings; a socket that misses one pong is closed.' }),
   longPollMaxMs: setting({ env: 'PARLEY_LONG_POLL_MAX_MS', kind: 'int', default: 30_000, min: 0, max: 120_000, doc: 'Longest time GET /v1/events waits for a new event.' }),
+  presenceTtlMs: setting({ env: 'PARLEY_PRESENCE_TTL_MS', kind: 'int', default: 15_000, min: 300, max: 600_000, doc: 'With Redis: a node that stops renewing its presence heartbeat (renewed three times per period) for this long counts as gone, and its users as offline.' }),
   typingTtlMs: setting({ env: 'PARLEY_TYPING_TTL_MS', kind: 'int', default: 6_000, min: 500, max: 60_000, doc: 'A typing indicator expires after this long without a refresh.' }),
   verificationCodeTtlMs: setting({ env: 'PARLEY_VERIFICATION_CODE_TTL_MS', kind: 'int', default: 10 * 60_000, min: 10_000, max: 24 * 3600_000, doc: 'How long a phone/e-mail verification code stays valid.' }),
   verificationMaxAttempts: setting({ env: 'PARLEY_VERIFICATION_MAX_ATTEMPTS', kind: 'int', default: 5, min: 1, max: 100, doc: 'Wrong tries allowed per verification code.' }),

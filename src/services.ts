@@ -12,6 +12,7 @@ import type { OutboxService } from './modules/outbox/index.js';
 import type { ReceiptsService } from './modules/receipts/index.js';
 import type { ServiceAccountsService } from './modules/services/index.js';
 import type { Clock } from './scheduler/clock.js';
+import type { PresenceRegistry } from './presence/presence.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { Storage } from './storage/db.js';
 
@@ -21,6 +22,7 @@ export interface Services {
   clock: Clock;
   storage: Storage;
   channels: Channels;
+  presence: PresenceRegistry;
   events: EventLog;
   hub: StreamHub;
   scheduler: Scheduler;

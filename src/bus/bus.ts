@@ -8,7 +8,9 @@ import type { StreamEvent, EphemeralEvent } from '../protocol/events.js';
 export type BusMessage =
   | { kind: 'events'; accountId: string; events: StreamEvent[] }
   | { kind: 'ephemeral'; accountIds: string[]; event: EphemeralEvent }
-  | { kind: 'device.revoked'; accountId: string; deviceId: string };
+  | { kind: 'device.revoked'; accountId: string; deviceId: string }
+  /** After a bus reconnected: messages published meanwhile are gone, so listeners look in the database. */
+  | { kind: 'resync' };
 
 export interface Bus {
   publish(message: BusMessage): void;

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeClient, type Message, type ParleyClient, type ParleyStream, type StreamEvent } from '../../sdk/node.js';
 import { startChildServer, type ChildServer } from '../support/child.js';
 import { freshPostgresDatabase } from '../support/server.js';
-import { postgresAdminUrl, redisUrl, requireService } from '../support/services.js';
+import { redisUrl } from '../support/services.js';
+import { clusterSuiteRuns, pooled, until } from './helpers.js';
 
-// Scale-out needs both: PostgreSQL holds the state all nodes share, Redis carries live events between them.
-const servicesUp = (await requireService('PostgreSQL', postgresAdminUrl)) && (await requireService('Redis', redisUrl));
+const runs = await clusterSuiteRuns();
 
 const NODES = 3;
 const CLIENTS = 200;
@@ -29,27 +29,7 @@ interface Peer {
   received: Message[];
 }
 
-function until(check: () => boolean, what: () => string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      if (check()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`not within ${timeoutMs} ms: ${what()}`));
-      setTimeout(attempt, 50);
-    };
-    attempt();
-  });
-}
-
-/** Runs `work` over `items` with at most `limit` at once, so a 2-core machine is not flooded with requests. */
-async function pooled<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}
-
-describe.runIf(servicesUp)('cluster: three nodes on one PostgreSQL and one Redis', () => {
+describe.runIf(runs)('cluster: three nodes on one PostgreSQL and one Redis', () => {
   const nodes: ChildServer[] = [];
   const alive = new Set<number>();
   const peers: Peer[] = [];

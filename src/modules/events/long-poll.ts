@@ -20,7 +20,7 @@ export async function longPoll(
   const woken = new Promise<void>((resolve) => (wake = resolve));
   const detach = deps.hub.attach(
     who.accountId,
-    { deviceId: who.deviceId, onEvents: () => wake(), onEphemeral: () => {}, onRevoked: () => wake() },
+    { deviceId: who.deviceId, onEvents: () => wake(), onEphemeral: () => {}, onRevoked: () => wake(), onMissed: () => wake() },
     false,
   );
   const timer = deps.clock.after(timeoutMs, () => wake());

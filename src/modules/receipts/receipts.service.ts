@@ -11,7 +11,8 @@ import { newestDeliveredPerConversation, messageEventSeqs, type Emit, type Event
 /**
  * Delivery and read receipts as watermarks (Matrix m.read, XEP-0333): a device acknowledging
  * stream seq N has received every message up to N; "read up to X" covers every earlier message.
- * Presence and typing are ephemeral: pushed to open sockets, never stored.
+ * Presence and typing are ephemeral: pushed to open sockets, never stored; who is online comes
+ * from the presence registry (all nodes' sockets).
  */
 export class ReceiptsService {
   constructor(
@@ -106,7 +107,8 @@ export class ReceiptsService {
     const rows = accountIds.length
       ? await this.db.selectFrom('accounts').select(['id', 'last_seen_at', 'last_seen_visible']).where('id', 'in', accountIds).execute()
       : [];
-    return rows.map((r) => this.presenceOf(r.id, r.last_seen_visible === 1 || r.id === actor.accountId, r.last_seen_at));
+    const online = await this.hub.online(rows.map((r) => r.id));
+    return rows.map((r) => this.presenceOf(r.id, online.has(r.id), r.last_seen_visible === 1 || r.id === actor.accountId, r.last_seen_at));
   }
 
   async typing(actor: Actor, conversationId: string, typing: boolean): Promise<void> {
@@ -159,8 +161,7 @@ export class ReceiptsService {
     }
   }
 
-  private presenceOf(accountId: string, lastSeenVisible: boolean, lastSeenAt: number | null): Presence {
-    const online = this.hub.isOnline(accountId);
+  private presenceOf(accountId: string, online: boolean, lastSeenVisible: boolean, lastSeenAt: number | null): Presence {
     return {
       accountId,
       status: online ? 'online' : 'offline',

@@ -382,7 +382,7 @@ export class ServiceAccountsService {
       wake();
     };
     // Attached before looking, so a request queued while we look is not missed.
-    const detach = this.hub.attach(service.account_id, { deviceId: `pull:${actor.deviceId}`, onEvents: onEvent, onEphemeral: onEvent, onRevoked: onEvent }, false);
+    const detach = this.hub.attach(service.account_id, { deviceId: `pull:${actor.deviceId}`, onEvents: onEvent, onEphemeral: onEvent, onRevoked: onEvent, onMissed: onEvent }, false);
     try {
       for (;;) {
         signalled = false;

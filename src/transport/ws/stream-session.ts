@@ -230,6 +230,19 @@ export class StreamSession {
     if (this.state === 'live') this.send({ type: 'ephemeral', event });
   }
 
+  /** The bus may have dropped events: the stored head says whether any are missing here. */
+  onMissed(): void {
+    if (this.state !== 'live' || !this.actor) return;
+    this.s.events.head(this.actor.accountId).then(
+      (head) => {
+        this.knownHead = Math.max(this.knownHead, head);
+        if (this.state === 'live') void this.pump();
+      },
+      // Storage unreachable as well: the next event, or the client's resume, catches up instead.
+      () => {},
+    );
+  }
+
   onRevoked(): void {
     this.fail(new AppError('TOKEN_INVALID', 'This device was logged out.'), CloseCodes.unauthorized);
   }
