@@ -144,7 +144,8 @@ export interface FallbacksTable {
   sender_id: string;
   channel: 'sms' | 'email';
   reason: 'unread' | 'undelivered' | 'command';
-  status: 'pending' | 'sent' | 'delivered' | 'failed' | 'cancelled';
+  /** `sending`: one timer firing claimed it (at `updated_at`) and is handing it to the channel. */
+  status: 'pending' | 'sending' | 'sent' | 'delivered' | 'failed' | 'cancelled';
   channel_message_id: string | null;
   detail: string | null;
   created_at: number;

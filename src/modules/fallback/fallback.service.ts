@@ -20,6 +20,10 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 // After this many failed attempts to hand the SMS/e-mail to the channel, it is reported failed.
 const SEND_ATTEMPTS = 5;
+// A claim to send older than this belongs to a node that died mid-send: another firing may take it
+// over. Shorter than a timer's lease (a crashed node's timer fires again only after it), longer
+// than any channel takes to accept a message.
+const SEND_CLAIM_MS = 30_000;
 
 type Plan = { outcome: 'scheduled' | 'deferred'; until?: number } | { outcome: 'skipped'; reason: EventData['fallback.skipped']['reason'] } | { outcome: 'exists' };
 
@@ -32,8 +36,10 @@ export interface FallbackResult {
 /**
  * Unread/undelivered deadlines and the SMS/e-mail fallback they may trigger. A deadline handler
  * re-checks the watermark when it fires; a fallback is planned in the same transaction as the
- * "unread" event and sent by a durable timer, so a crash loses neither. Sending is at least once:
- * a crash after the channel accepted the SMS but before it was recorded sends it again.
+ * "unread" event and sent by a durable timer, so a crash loses neither. A firing claims the send
+ * with a conditional update first, so two nodes firing the same timer (one slower than its lease)
+ * never both send; only a crash after the channel accepted the SMS but before it was recorded sends
+ * it again, once the claim is stale.
  */
 export class FallbackService {
   private readonly earlyReports = new Map<string, DeliveryReport>();
@@ -163,8 +169,20 @@ export class FallbackService {
   /** Timer handler: hands the SMS or e-mail to the channel, unless it is no longer needed. */
   private async send(timer: FiredTimer): Promise<void> {
     const { fallbackId } = timer.payload as { fallbackId: string };
-    const row = await this.db.selectFrom('fallbacks').selectAll().where('id', '=', fallbackId).executeTakeFirst();
-    if (!row || row.status !== 'pending') return;
+    const now = this.clock.now();
+    const claimed = await this.db
+      .updateTable('fallbacks')
+      .set({ status: 'sending', updated_at: now })
+      .where('id', '=', fallbackId)
+      .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('updated_at', '<', now - SEND_CLAIM_MS)])]))
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 0) {
+      const current = await this.db.selectFrom('fallbacks').select('status').where('id', '=', fallbackId).executeTakeFirst();
+      // Another firing is sending it right now: look again later (the timer retries), in case that node dies.
+      if (current?.status === 'sending') throw new Error(`fallback ${fallbackId} is being sent by another firing`);
+      return;
+    }
+    const row = await this.db.selectFrom('fallbacks').selectAll().where('id', '=', fallbackId).executeTakeFirstOrThrow();
     const [message, recipient, sender] = await Promise.all([
       this.db.selectFrom('messages').selectAll().where('id', '=', row.message_id).executeTakeFirst(),
       account(this.db, row.recipient_id),
@@ -187,11 +205,13 @@ export class FallbackService {
           ? await this.channels.sms.send({ to: address, text, purpose: 'fallback' })
           : await this.channels.email.send({ to: address, subject: `Unread message from ${sender.display_name}`, text, purpose: 'fallback' });
     } catch (err) {
-      if (timer.attempts + 1 < SEND_ATTEMPTS) throw err;
-      return this.fail(row, message, `channel refused: ${(err as Error).message}`);
+      if (timer.attempts + 1 >= SEND_ATTEMPTS) return this.fail(row, message, `channel refused: ${(err as Error).message}`);
+      // Released for the timer's retry.
+      await this.db.updateTable('fallbacks').set({ status: 'pending', updated_at: this.clock.now() }).where('id', '=', row.id).where('status', '=', 'sending').execute();
+      throw err;
     }
     await this.events.transact(async (trx, emit, now) => {
-      await trx.updateTable('fallbacks').set({ status: 'sent', channel_message_id: result.id, updated_at: now }).where('id', '=', row.id).where('status', '=', 'pending').execute();
+      await trx.updateTable('fallbacks').set({ status: 'sent', channel_message_id: result.id, updated_at: now }).where('id', '=', row.id).where('status', '=', 'sending').execute();
       emit(
         row.sender_id,
         'fallback.sent',
@@ -222,7 +242,7 @@ export class FallbackService {
 
   private async finish(row: FallbacksTable, status: 'cancelled', message?: MessagesTable, reason?: EventData['fallback.skipped']['reason'] | 'delivered_meanwhile'): Promise<void> {
     await this.events.transact(async (trx, emit, now) => {
-      const changed = await trx.updateTable('fallbacks').set({ status, detail: reason ?? null, updated_at: now }).where('id', '=', row.id).where('status', '=', 'pending').executeTakeFirst();
+      const changed = await trx.updateTable('fallbacks').set({ status, detail: reason ?? null, updated_at: now }).where('id', '=', row.id).where('status', '=', 'sending').executeTakeFirst();
       if (!message || !reason || Number(changed.numUpdatedRows) === 0) return;
       const skipReason = reason === 'delivered_meanwhile' ? 'read_meanwhile' : reason;
       emit(row.sender_id, 'fallback.skipped', { conversationId: message.conversation_id, messageId: message.id, accountId: row.recipient_id, reason: skipReason }, { conversationId: message.conversation_id, messageId: message.id });
