@@ -7,3 +7,5 @@ export { requestService, ServiceWorker, type ServiceAck, type ServiceRequestOpti
 export type * from '../src/protocol/services.js';
 export { OffersApi, generateDeviceKey, openOfferData, openShare, sealOfferData, sealShare, verifyVoucher, fromBase64Url, toBase64Url, type DeviceKeyPair, type SealedOffer } from './offers.js';
 export type * from '../src/protocol/offers.js';
+export { OrdersApi } from './orders.js';
+export type * from '../src/protocol/orders.js';

@@ -14,6 +14,7 @@ import { FilesService, HashingFileStore } from './modules/files/index.js';
 import { InboundService } from './modules/inbound/index.js';
 import { MessagingService } from './modules/messaging/index.js';
 import { OffersService } from './modules/offers/index.js';
+import { CatalogueService, OrderGateways, OrdersService } from './modules/orders/index.js';
 import { OutboxService } from './modules/outbox/index.js';
 import { MemoryPresence } from './presence/memory.js';
 import type { PresenceRegistry } from './presence/presence.js';
@@ -77,7 +78,13 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   await serviceAccounts.start();
   const offers = new OffersService(storage.db, events, scheduler, clock, config);
   await offers.start();
-  const services: Services = { config, clock, storage, channels, presence, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts, offers };
+  const catalogue = new CatalogueService(storage.db, clock);
+  const orders = new OrdersService(storage.db, events, scheduler, channels, clock, config);
+  await orders.start();
+  const orderGateways = new OrderGateways(storage.db, orders, channels, config.orderShortCode);
+  inbound.onSms((sms) => orderGateways.onSms(sms));
+  await orderGateways.start(serviceAccounts, config.orderServiceHandle);
+  const services: Services = { config, clock, storage, channels, presence, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts, offers, catalogue, orders };
   return { services, bus };
 }
 

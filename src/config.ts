@@ -101,6 +101,15 @@ export const settings = {
   offerMaxInterests: setting({ env: 'PARLEY_OFFER_MAX_INTERESTS', kind: 'int', default: 100, min: 1, max: 100_000, doc: 'Most interests one account may store.' }),
   voucherTtlMs: setting({ env: 'PARLEY_VOUCHER_TTL_MS', kind: 'int', default: 30 * 24 * 3600_000, min: 1000, max: 3650 * 24 * 3600_000, doc: 'How long a voucher stays valid after it is issued (its signed expiry).' }),
   voucherRedeemPoints: setting({ env: 'PARLEY_VOUCHER_REDEEM_POINTS', kind: 'int', default: 10, min: 0, max: 1_000_000, doc: 'Value-added credit points a provider earns for each redeemed voucher.' }),
+  orderCreditHigh: setting({ env: 'PARLEY_ORDER_CREDIT_HIGH', kind: 'int', default: 70, min: 0, max: 101, doc: 'A provider whose credit score is at least this gets frictionless orders (placed at once); 101 turns them off.' }),
+  orderCreditLow: setting({ env: 'PARLEY_ORDER_CREDIT_LOW', kind: 'int', default: 30, min: 0, max: 100, doc: 'Orders from a provider whose credit score is below this are refused; between the two thresholds the user confirms with a code.' }),
+  orderCodeTtlMs: setting({ env: 'PARLEY_ORDER_CODE_TTL_MS', kind: 'int', default: 5 * 60_000, min: 1000, max: 24 * 3600_000, doc: 'How long an order verification code stays valid (durable timer).' }),
+  orderCodeMaxAttempts: setting({ env: 'PARLEY_ORDER_CODE_MAX_ATTEMPTS', kind: 'int', default: 5, min: 1, max: 100, doc: 'Wrong tries one order code allows; then the order fails and even the right code is refused.' }),
+  orderCodeResends: setting({ env: 'PARLEY_ORDER_CODE_RESENDS', kind: 'int', default: 3, min: 0, max: 100, doc: 'New codes a pending order may ask for after the first.' }),
+  orderAccountFailureCap: setting({ env: 'PARLEY_ORDER_ACCOUNT_FAILURE_CAP', kind: 'int', default: 10, min: 1, max: 10_000, doc: 'Wrong order codes one account may send (across orders) before it must wait.' }),
+  orderLockoutBaseMs: setting({ env: 'PARLEY_ORDER_LOCKOUT_BASE_MS', kind: 'int', default: 60_000, min: 0, max: 24 * 3600_000, doc: 'First wait after the failure cap; each further lockout of the account waits twice as long (until a right code).' }),
+  orderShortCode: setting({ env: 'PARLEY_ORDER_SHORT_CODE', kind: 'string', default: '', doc: 'The short code (destination number) of SMS orders; empty: every inbound SMS that reads ORDER/STOP/a code is taken.' }),
+  orderServiceHandle: setting({ env: 'PARLEY_ORDER_SERVICE_HANDLE', kind: 'string', default: 'orders', pattern: /^([a-z0-9_.-]{2,32})?$/, expected: 'a handle, or empty', doc: 'Handle of the operator\'s service account that takes ORDER <code> in chat (in-process plugin); empty: no chat gateway.' }),
   peerTokens: setting({ env: 'PARLEY_PEER_TOKENS', kind: 'string', default: '', doc: 'Comma-separated credentials private nodes present when they use this node as their upstream (/v1/peer); empty disables /v1/peer.' }),
 } as const;
 

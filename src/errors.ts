@@ -34,6 +34,7 @@ export const errorCatalogue = {
   INVALID_WINDOW: { status: 400, message: 'The window ends before it starts (from > to).' },
   OFFER_INCOMPLETE: { status: 400, message: 'An offer needs a name or identifier, and sealed data or a link (not both).' },
   INVALID_PUBLIC_KEY: { status: 400, message: 'The public key is not a raw 32-byte X25519 key in base64url.' },
+  ORDER_CODE_REJECTED: { status: 400, message: 'The code does not confirm this order (wrong, expired, used, or for another order).' },
   // 401 / 403 — who you are and what you may do
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Handle or password is wrong.' },
@@ -52,6 +53,9 @@ export const errorCatalogue = {
   NOT_OFFER_PROVIDER: { status: 403, message: 'Only the provider of the offer may do this.' },
   VOUCHER_INVALID: { status: 403, message: 'The voucher is forged, altered or not issued by this server.' },
   VOUCHER_NOT_YOURS: { status: 403, message: 'The voucher was issued to another account.' },
+  NOT_A_PROVIDER: { status: 403, message: 'Only a provider account may publish services.' },
+  NOT_ORDER_USER: { status: 403, message: 'Only the user who ordered may do this.' },
+  NOT_ORDER_PROVIDER: { status: 403, message: 'Only the provider of the order (or an administrator) may do this.' },
   // 404
   NOT_FOUND: { status: 404, message: 'No such route.' },
   ACCOUNT_NOT_FOUND: { status: 404, message: 'No such account.' },
@@ -67,6 +71,9 @@ export const errorCatalogue = {
   INTEREST_NOT_FOUND: { status: 404, message: 'No such interest.' },
   OFFER_NOT_FOUND: { status: 404, message: 'No such offer (or it was not offered to you).' },
   VOUCHER_NOT_FOUND: { status: 404, message: 'No such voucher.' },
+  CATALOGUE_SERVICE_NOT_FOUND: { status: 404, message: 'No such service in the catalogue (or it was withdrawn).' },
+  ORDER_NOT_FOUND: { status: 404, message: 'No such order.' },
+  PROVIDER_NOT_FOUND: { status: 404, message: 'No such provider account.' },
   // 405 / 409 / 413 / 415 / 429
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
   HANDLE_TAKEN: { status: 409, message: 'That handle is taken.' },
@@ -87,6 +94,10 @@ export const errorCatalogue = {
   ALREADY_ANSWERED: { status: 409, message: 'You already answered this offer.' },
   VOUCHER_CLOSED: { status: 409, message: 'The voucher was already rejected or redeemed.' },
   TOO_MANY_INTERESTS: { status: 409, message: 'You reached the most interests an account may store.' },
+  SERVICE_CODE_TAKEN: { status: 409, message: 'Another service already uses that code.' },
+  ORDER_NOT_PENDING: { status: 409, message: 'The order is not waiting for a verification code.' },
+  ORDER_CLOSED: { status: 409, message: 'The order is already cancelled, refused, expired, failed or refunded.' },
+  ALREADY_COMPLAINED: { status: 409, message: 'You already complained about this order.' },
   VOUCHER_EXPIRED: { status: 410, message: 'The voucher expired.' },
   REPLY_TOKEN_EXPIRED: { status: 410, message: 'The reply token expired or was used up.' },
   TRANSFER_HASH_MISMATCH: { status: 422, message: 'The uploaded bytes do not match the declared SHA-256 and size; nothing was stored or delivered.' },
@@ -99,6 +110,8 @@ export const errorCatalogue = {
   TOO_MANY_ATTEMPTS: { status: 429, message: 'Too many attempts; request a new code.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
   DAILY_CAP_REACHED: { status: 429, message: 'You reached your daily fallback limit; retry later.' },
+  RESEND_LIMIT_REACHED: { status: 429, message: 'No more codes are sent for this order; order again later.' },
+  ORDER_CODES_LOCKED: { status: 429, message: 'Too many wrong codes from this account; wait before trying again (details.retryAfter).' },
   // 5xx
   INTERNAL: { status: 500, message: 'Internal error. The server logged it under the request id.' },
   UNAVAILABLE: { status: 503, message: 'The server is not ready.' },

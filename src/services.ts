@@ -7,6 +7,7 @@ import type { FallbackService } from './modules/fallback/index.js';
 import type { FilesService } from './modules/files/index.js';
 import type { InboundService } from './modules/inbound/index.js';
 import type { OffersService } from './modules/offers/index.js';
+import type { CatalogueService, OrdersService } from './modules/orders/index.js';
 import type { MessagingService } from './modules/messaging/index.js';
 import type { OutboxService } from './modules/outbox/index.js';
 import type { ReceiptsService } from './modules/receipts/index.js';
@@ -36,4 +37,6 @@ export interface Services {
   files: FilesService;
   serviceAccounts: ServiceAccountsService;
   offers: OffersService;
+  catalogue: CatalogueService;
+  orders: OrdersService;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 
@@ -41,4 +41,14 @@ export function safeEqualHex(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
   const y = Buffer.from(b, 'hex');
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** HMAC-SHA256 under a server secret: a code's stored form, useless without the secret even for a 6-digit space. */
+export function hmacHex(secret: Buffer, value: string): string {
+  return createHmac('sha256', secret).update(value).digest('hex');
+}
+
+/** A new server secret (256 bits, base64url) for `hmacHex`. */
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
 }

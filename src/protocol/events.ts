@@ -1,4 +1,5 @@
 import type { AnswerOutcome, CreditView, OfferView, VoucherView, WinnerKeys } from './offers.js';
+import type { OrderView } from './orders.js';
 import type { TaskFailure } from './services.js';
 import type { Conversation, Message, Presence, PublicAccount, ReceiptState } from './views.js';
 
@@ -60,6 +61,18 @@ export interface EventData {
   'voucher.share': { voucherId: string; offerId: string; deviceId: string; sealed: string };
   /** To the provider: a winner accepted, rejected or redeemed a voucher (credit after redemption). */
   'voucher.status': { voucherId: string; offerId: string; accountId: string; status: 'accepted' | 'rejected' | 'redeemed'; credit: CreditView };
+  /** Your order was placed (to the user and to the provider): frictionless, or after the right code. */
+  'order.placed': { order: OrderView };
+  /** A verification code went out for your order through its channel; answer before `expiresAt`. */
+  'order.verification': { order: OrderView; expiresAt: string };
+  /** Your order was refused (the reason is a stable code, e.g. PROVIDER_CREDIT_LOW). */
+  'order.refused': { order: OrderView; reason: string };
+  /** The order ended: cancelled (STOP), its code expired, too many wrong codes (locked), or refunded. */
+  'order.closed': { order: OrderView; reason: 'cancelled' | 'expired' | 'locked' | 'refunded' };
+  /** To the provider: the user complained about an order. */
+  'order.complaint': { order: OrderView; reason: string };
+  /** An order notice on the im channel (the text an SMS or e-mail would carry, with the code when verifying). */
+  'order.notice': { orderId: string; text: string };
 }
 
 export interface TaskEventBase {

@@ -328,6 +328,93 @@ export interface ServerKeysTable {
   created_at: number;
 }
 
+export interface CatalogueTable {
+  id: string;
+  provider_id: string;
+  code: string;
+  name: string;
+  description: string;
+  price: number;
+  currency: string;
+  period: 'once' | 'monthly';
+  active: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrdersTable {
+  id: string;
+  user_id: string;
+  provider_id: string;
+  service_id: string;
+  service_code: string;
+  service_name: string;
+  price: number;
+  currency: string;
+  period: 'once' | 'monthly';
+  status: 'pending' | 'active' | 'completed' | 'cancelled' | 'refused' | 'expired' | 'failed' | 'refunded';
+  band: 'high' | 'medium' | 'low';
+  score: number;
+  gateway: 'http' | 'im' | 'sms';
+  channel: 'im' | 'sms' | 'email';
+  refusal: string | null;
+  client_key: string | null;
+  open_key: string | null;
+  requested_at: number;
+  placed_at: number | null;
+  closed_at: number | null;
+  complained_at: number | null;
+}
+
+export interface OrderCodesTable {
+  order_id: string;
+  user_id: string;
+  /** HMAC under the server's order-code secret of the order's hash and the code. */
+  code_hash: string;
+  attempts: number;
+  sends: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface OrderLockoutsTable {
+  account_id: string;
+  failures: number;
+  lockouts: number;
+  locked_until: number;
+}
+
+export interface ProviderRecordsTable {
+  provider_id: string;
+  orders_placed: number;
+  quick_cancellations: number;
+  complaints: number;
+  failed_verifications: number;
+  refunds: number;
+  adjustment: number;
+  adjustment_reason: string | null;
+  adjusted_by: string | null;
+  adjusted_at: number | null;
+}
+
+export interface ConsentLogTable {
+  id: string;
+  order_id: string;
+  account_id: string;
+  actor_id: string | null;
+  action: string;
+  channel: string | null;
+  code_hash: string | null;
+  detail: string;
+  at: number;
+}
+
+export interface ServerSecretsTable {
+  name: string;
+  secret: string;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   verifications: VerificationsTable;
@@ -353,6 +440,13 @@ export interface Database {
   device_keys: DeviceKeysTable;
   provider_credit: ProviderCreditTable;
   server_keys: ServerKeysTable;
+  catalogue: CatalogueTable;
+  orders: OrdersTable;
+  order_codes: OrderCodesTable;
+  order_lockouts: OrderLockoutsTable;
+  provider_records: ProviderRecordsTable;
+  consent_log: ConsentLogTable;
+  server_secrets: ServerSecretsTable;
 }
 
 export type { Generated };

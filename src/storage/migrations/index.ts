@@ -6,6 +6,7 @@ import * as files from './0004_files.js';
 import * as services from './0005_services.js';
 import * as timerClaims from './0006_timer_claims.js';
 import * as offers from './0007_offers.js';
+import * as orders from './0008_orders.js';
 
 /** Migrations are listed in code (not read from disk) so they work the same under tsx and bundlers. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0005_services': services,
   '0006_timer_claims': timerClaims,
   '0007_offers': offers,
+  '0008_orders': orders,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -11,6 +11,7 @@ import { filesRoutes } from '../../modules/files/index.js';
 import { inboundRoutes } from '../../modules/inbound/index.js';
 import { messagingRoutes } from '../../modules/messaging/index.js';
 import { offersRoutes } from '../../modules/offers/index.js';
+import { ordersRoutes } from '../../modules/orders/index.js';
 import { outboxRoutes } from '../../modules/outbox/index.js';
 import { receiptsRoutes } from '../../modules/receipts/index.js';
 import { servicesRoutes } from '../../modules/services/index.js';
@@ -133,6 +134,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
   filesRoutes(app, s);
   servicesRoutes(app, s);
   offersRoutes(app, s);
+  ordersRoutes(app, s);
   streamRoute(app, s, metrics);
   return app;
 }
