@@ -1,6 +1,6 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import type { EventData } from '../src/protocol/events.js';
-import type { AnswerBody, AnswerOutcome, CreditView, InterestBody, InterestView, OfferBody, OfferView, ProviderOfferView, VoucherClaims, VoucherView, WinnerKeys } from '../src/protocol/offers.js';
+import type { AnswerBody, AnswerOutcome, CreditView, InterestBody, InterestView, OfferBody, OfferView, ProviderOfferView, ReceivedOfferView, VoucherClaims, VoucherView, WinnerKeys } from '../src/protocol/offers.js';
 import type { ParleyClient } from './client.js';
 import type { ParleyStream } from './stream.js';
 
@@ -11,10 +11,12 @@ import type { ParleyStream } from './stream.js';
  * sealed to the winner device's X25519 key. Everything is WebCrypto, so it runs in browsers too.
  */
 
-const subtle = globalThis.crypto.subtle;
-const enc = new TextEncoder();
-const OFFER_INFO = enc.encode('parley offer data v1');
-const SHARE_INFO = enc.encode('parley offer share v1');
+// No work at module load (functions, not constants): a bundler can then leave this module out of
+// a web app's first chunk when only a lazily loaded part uses it.
+const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
+const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
+const OFFER_INFO = 'parley offer data v1';
+const SHARE_INFO = 'parley offer share v1';
 const IV_BYTES = 12;
 
 export function toBase64Url(bytes: Uint8Array): string {
@@ -43,20 +45,20 @@ function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 }
 
 async function hkdfAesKey(ikm: Uint8Array<ArrayBuffer>, salt: Uint8Array<ArrayBuffer>, info: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  const base = await subtle.importKey('raw', ikm, 'HKDF', false, ['deriveKey']);
-  return subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt, info }, base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  const base = await subtle().importKey('raw', ikm, 'HKDF', false, ['deriveKey']);
+  return subtle().deriveKey({ name: 'HKDF', hash: 'SHA-256', salt, info }, base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
 }
 
 async function gcmSeal(key: CryptoKey, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   const iv = random(IV_BYTES);
-  return concat(iv, new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv }, key, plaintext)));
+  return concat(iv, new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv }, key, plaintext)));
 }
 
 async function gcmOpen(key: CryptoKey, sealed: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv: sealed.slice(0, IV_BYTES) }, key, sealed.slice(IV_BYTES)));
+  return new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: sealed.slice(0, IV_BYTES) }, key, sealed.slice(IV_BYTES)));
 }
 
-const dataKey = (serverShare: Uint8Array<ArrayBuffer>, providerShare: Uint8Array<ArrayBuffer>) => hkdfAesKey(concat(serverShare, providerShare), new Uint8Array(32), OFFER_INFO);
+const dataKey = (serverShare: Uint8Array<ArrayBuffer>, providerShare: Uint8Array<ArrayBuffer>) => hkdfAesKey(concat(serverShare, providerShare), new Uint8Array(32), utf8(OFFER_INFO));
 
 export interface SealedOffer {
   /** Goes to the server in OfferBody.sealed. */
@@ -69,7 +71,7 @@ export interface SealedOffer {
 export async function sealOfferData(data: Uint8Array | string): Promise<SealedOffer> {
   const serverShare = random(32);
   const providerShare = random(32);
-  const bytes = typeof data === 'string' ? enc.encode(data) : new Uint8Array(data);
+  const bytes = typeof data === 'string' ? utf8(data) : new Uint8Array(data);
   const ciphertext = await gcmSeal(await dataKey(serverShare, providerShare), bytes);
   return { sealed: { ciphertext: toBase64Url(ciphertext), serverShare: toBase64Url(serverShare) }, providerShare: toBase64Url(providerShare) };
 }
@@ -84,34 +86,37 @@ export interface DeviceKeyPair {
   privateKey: CryptoKey;
 }
 
-export async function generateDeviceKey(): Promise<DeviceKeyPair> {
-  const pair = (await subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
-  return { publicKey: toBase64Url(new Uint8Array(await subtle.exportKey('raw', pair.publicKey))), privateKey: pair.privateKey };
+/** `extractable: false` keeps the private key inside WebCrypto (a browser stores it in IndexedDB as is); the public half is always exportable. */
+export async function generateDeviceKey(options: { extractable?: boolean } = {}): Promise<DeviceKeyPair> {
+  const pair = (await subtle().generateKey({ name: 'X25519' }, options.extractable ?? true, ['deriveBits'])) as CryptoKeyPair;
+  return { publicKey: toBase64Url(new Uint8Array(await subtle().exportKey('raw', pair.publicKey))), privateKey: pair.privateKey };
 }
 
 async function x25519(privateKey: CryptoKey, publicKey: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  const pub = await subtle.importKey('raw', publicKey, { name: 'X25519' }, false, []);
-  return new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: pub }, privateKey, 256));
+  const pub = await subtle().importKey('raw', publicKey, { name: 'X25519' }, false, []);
+  return new Uint8Array(await subtle().deriveBits({ name: 'X25519', public: pub }, privateKey, 256));
 }
 
 /** Seals the provider's share to one device key: ephemeral X25519, HKDF, AES-GCM. Output: epk ‖ iv ‖ ciphertext. */
 export async function sealShare(providerShare: string, devicePublicKey: string): Promise<string> {
   const recipient = fromBase64Url(devicePublicKey);
-  const eph = (await subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
-  const epk = new Uint8Array(await subtle.exportKey('raw', eph.publicKey));
-  const key = await hkdfAesKey(await x25519(eph.privateKey, recipient), concat(epk, recipient), SHARE_INFO);
+  const eph = (await subtle().generateKey({ name: 'X25519' }, true, ['deriveBits'])) as CryptoKeyPair;
+  const epk = new Uint8Array(await subtle().exportKey('raw', eph.publicKey));
+  const key = await hkdfAesKey(await x25519(eph.privateKey, recipient), concat(epk, recipient), utf8(SHARE_INFO));
   return toBase64Url(concat(epk, await gcmSeal(key, fromBase64Url(providerShare))));
 }
 
 export async function openShare(sealed: string, device: DeviceKeyPair): Promise<string> {
   const bytes = fromBase64Url(sealed);
   const epk = bytes.slice(0, 32);
-  const key = await hkdfAesKey(await x25519(device.privateKey, epk), concat(epk, fromBase64Url(device.publicKey)), SHARE_INFO);
+  const key = await hkdfAesKey(await x25519(device.privateKey, epk), concat(epk, fromBase64Url(device.publicKey)), utf8(SHARE_INFO));
   return toBase64Url(await gcmOpen(key, bytes.slice(32)));
 }
 
 /** Verifies a voucher token against the server's published key; throws if forged, altered or expired. */
 export async function verifyVoucher(token: string, jwks: JSONWebKeySet): Promise<VoucherClaims> {
+  // Loaded on first use: a web app bundling this SDK carries jose only in the chunk that verifies.
+  const { createLocalJWKSet, jwtVerify } = await import('jose');
   const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { algorithms: ['EdDSA'], typ: 'parley-voucher+jwt' });
   return payload as unknown as VoucherClaims;
 }
@@ -132,11 +137,14 @@ export class OffersApi {
   async publish(input: OfferBody): Promise<ProviderOfferView> {
     return (await this.client.request<{ offer: ProviderOfferView }>('POST', '/v1/offers', input)).offer;
   }
-  async list(role: 'provider' | 'recipient' = 'recipient'): Promise<OfferView[]> {
-    return (await this.client.request<{ offers: OfferView[] }>('GET', '/v1/offers', undefined, { role })).offers;
+  async list(role: 'provider'): Promise<OfferView[]>;
+  async list(role?: 'recipient'): Promise<ReceivedOfferView[]>;
+  async list(role: 'provider' | 'recipient' = 'recipient'): Promise<OfferView[] | ReceivedOfferView[]> {
+    return (await this.client.request<{ offers: ReceivedOfferView[] }>('GET', '/v1/offers', undefined, { role })).offers;
   }
-  async get(id: string): Promise<OfferView | ProviderOfferView> {
-    return (await this.client.request<{ offer: OfferView }>('GET', `/v1/offers/${id}`)).offer;
+  /** The provider gets a ProviderOfferView, a recipient a ReceivedOfferView. */
+  async get(id: string): Promise<ReceivedOfferView | ProviderOfferView> {
+    return (await this.client.request<{ offer: ReceivedOfferView | ProviderOfferView }>('GET', `/v1/offers/${id}`)).offer;
   }
   answer(id: string, answer: AnswerBody['answer']): Promise<{ outcome: AnswerOutcome; answeredAt: string; voucher?: VoucherView }> {
     return this.client.request('POST', `/v1/offers/${id}/answer`, { answer });

@@ -117,6 +117,11 @@ export interface OfferView {
 
 export type AnswerOutcome = 'voucher' | 'declined' | 'too_early' | 'too_late' | 'cap_reached' | 'withdrawn';
 
+/** What a recipient sees of an offer made to them: the offer and their own recorded answer, if any. */
+export interface ReceivedOfferView extends OfferView {
+  myAnswer: { answer: 'accept' | 'decline'; answeredAt: string; outcome: AnswerOutcome | null } | null;
+}
+
 export interface OfferRecipientView {
   accountId: string;
   handle: string;

@@ -53,6 +53,9 @@ describe('offer deadlines, judged by the server\'s receipt time', () => {
         [b2!.accountId, '2030-01-15T09:05:00.000Z', 'too_late'],
       ].sort(),
     );
+    // Each recipient reads back their own recorded answer, so a reloaded app can say what happened.
+    expect((await b1!.offers.list()).find((o) => o.id === offer.id)!.myAnswer).toEqual({ answer: 'accept', answeredAt: '2030-01-15T08:35:00.000Z', outcome: 'voucher' });
+    expect(await b2!.offers.get(offer.id)).toMatchObject({ myAnswer: { answer: 'accept', answeredAt: '2030-01-15T09:05:00.000Z', outcome: 'too_late' } });
   });
 
   it('a window accepts answers at exactly "from" and exactly "to", and refuses a millisecond outside either', async () => {

@@ -17,7 +17,10 @@ export type Route =
   | { name: 'chat'; id: string }
   | { name: 'new' }
   | { name: 'settings' }
-  | { name: 'outbox' };
+  | { name: 'outbox' }
+  | { name: 'offers'; tab: OffersTab };
+
+export type OffersTab = 'inbox' | 'interests' | 'vouchers' | 'provider';
 
 export interface Session {
   token: string;
@@ -138,6 +141,8 @@ export function errorText(err: unknown): string {
 export function parseRoute(path: string): Route {
   const chat = /^\/c\/([^/]+)\/?$/.exec(path);
   if (chat?.[1]) return { name: 'chat', id: decodeURIComponent(chat[1]) };
+  const offers = /^\/offers(?:\/(interests|vouchers|provider))?\/?$/.exec(path);
+  if (offers) return { name: 'offers', tab: (offers[1] as OffersTab | undefined) ?? 'inbox' };
   switch (path.replace(/\/$/, '')) {
     case '/login':
       return { name: 'login' };

@@ -3,11 +3,11 @@ import { AppError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import type { Actor } from '../../lib/actor.js';
 import { parseDuration } from '../../protocol/duration.js';
-import type { AnswerBody, AnswerOutcome, CreditView, InterestBody, InterestView, OfferBody, OfferDeadline, OfferView, ProviderOfferView, SharesBody, VoucherView, WinnerKeys } from '../../protocol/offers.js';
+import type { AnswerBody, AnswerOutcome, CreditView, InterestBody, InterestView, OfferBody, OfferDeadline, OfferView, ProviderOfferView, ReceivedOfferView, SharesBody, VoucherView, WinnerKeys } from '../../protocol/offers.js';
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
 import type { Db, Executor, Tx } from '../../storage/db.js';
-import type { OffersTable, VouchersTable } from '../../storage/schema.js';
+import type { OfferRecipientsTable, OffersTable, VouchersTable } from '../../storage/schema.js';
 import type { Emit, EventLog } from '../events/index.js';
 import { candidatesByTerms, interestView, offerView, recipientsOf, replaceTerms, voucherView, winnerKeys, type Descriptor } from './offers.repo.js';
 import { compilePredicate, compileStored, interestMatches, interestTerms, offerTerms, type Tester } from './predicate.js';
@@ -177,33 +177,39 @@ export class OffersService {
     return this.providerView(this.db, (await this.offerRow(this.db, id))!);
   }
 
-  async get(actor: Actor, offerId: string): Promise<OfferView | ProviderOfferView> {
+  async get(actor: Actor, offerId: string): Promise<ReceivedOfferView | ProviderOfferView> {
     const row = await this.offerRow(this.db, offerId);
     if (!row) throw new AppError('OFFER_NOT_FOUND');
     if (row.provider_id === actor.accountId) return this.providerView(this.db, row);
-    const mine = await this.db.selectFrom('offer_recipients').select('account_id').where('offer_id', '=', offerId).where('account_id', '=', actor.accountId).executeTakeFirst();
+    const mine = await this.db.selectFrom('offer_recipients').select(['answer', 'answered_at', 'outcome']).where('offer_id', '=', offerId).where('account_id', '=', actor.accountId).executeTakeFirst();
     if (!mine) throw new AppError('OFFER_NOT_FOUND');
-    return offerView(row, await this.provider(this.db, row.provider_id));
+    return { ...offerView(row, await this.provider(this.db, row.provider_id)), myAnswer: myAnswer(mine) };
   }
 
-  async list(actor: Actor, role: 'provider' | 'recipient'): Promise<OfferView[]> {
-    const rows =
-      role === 'provider'
-        ? await this.db.selectFrom('offers').selectAll().where('provider_id', '=', actor.accountId).orderBy('id', 'desc').limit(200).execute()
-        : await this.db
-            .selectFrom('offers')
-            .innerJoin('offer_recipients', 'offer_recipients.offer_id', 'offers.id')
-            .selectAll('offers')
-            .where('offer_recipients.account_id', '=', actor.accountId)
-            .orderBy('offers.id', 'desc')
-            .limit(200)
-            .execute();
+  /** Offers you published, or offers made to you with your recorded answer (newest first, at most 200). */
+  async list(actor: Actor, role: 'provider' | 'recipient'): Promise<(OfferView | ReceivedOfferView)[]> {
     const providers = new Map<string, Awaited<ReturnType<OffersService['provider']>>>();
-    const out: OfferView[] = [];
-    for (const row of rows) {
-      if (!providers.has(row.provider_id)) providers.set(row.provider_id, await this.provider(this.db, row.provider_id));
-      out.push(offerView(row, providers.get(row.provider_id)!));
+    const providerOf = async (id: string) => {
+      if (!providers.has(id)) providers.set(id, await this.provider(this.db, id));
+      return providers.get(id)!;
+    };
+    if (role === 'provider') {
+      const rows = await this.db.selectFrom('offers').selectAll().where('provider_id', '=', actor.accountId).orderBy('id', 'desc').limit(200).execute();
+      const out: OfferView[] = [];
+      for (const row of rows) out.push(offerView(row, await providerOf(row.provider_id)));
+      return out;
     }
+    const rows = await this.db
+      .selectFrom('offers')
+      .innerJoin('offer_recipients', 'offer_recipients.offer_id', 'offers.id')
+      .selectAll('offers')
+      .select(['offer_recipients.answer', 'offer_recipients.answered_at', 'offer_recipients.outcome'])
+      .where('offer_recipients.account_id', '=', actor.accountId)
+      .orderBy('offers.id', 'desc')
+      .limit(200)
+      .execute();
+    const out: ReceivedOfferView[] = [];
+    for (const row of rows) out.push({ ...offerView(row, await providerOf(row.provider_id)), myAnswer: myAnswer(row) });
     return out;
   }
 
@@ -469,6 +475,10 @@ export class OffersService {
       })),
     };
   }
+}
+
+function myAnswer(r: Pick<OfferRecipientsTable, 'answer' | 'answered_at' | 'outcome'>): ReceivedOfferView['myAnswer'] {
+  return r.answer === null ? null : { answer: r.answer, answeredAt: toIso(Number(r.answered_at)), outcome: r.outcome };
 }
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;

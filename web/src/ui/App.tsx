@@ -4,6 +4,7 @@ import { Auth } from './Auth.js';
 import { ChatView } from './Chat.js';
 import { Sidebar } from './Sidebar.js';
 import { NewChat, Outbox, Settings } from './Pages.js';
+import { OffersRoute } from './offers/entry.js';
 
 export function App() {
   const s = useAppState();
@@ -36,6 +37,8 @@ export function App() {
           <Settings />
         ) : route.name === 'outbox' ? (
           <Outbox />
+        ) : route.name === 'offers' ? (
+          <OffersRoute tab={route.tab} />
         ) : (
           <div class="empty-main">
             <h2 tabIndex={-1}>Welcome, {s.session.me.displayName}</h2>

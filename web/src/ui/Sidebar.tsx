@@ -3,6 +3,7 @@ import { accountName, conversationTitle, directPeer, me, receiptSummary, sortedC
 import type { Conversation } from '../../../sdk/index.js';
 import { Avatar, ConnectionBadge, Link } from './common.js';
 import { Ticks } from './Ticks.js';
+import { OffersNavLink } from './offers/entry.js';
 
 export function Sidebar() {
   const s = state;
@@ -24,6 +25,7 @@ export function Sidebar() {
         <Link href="/new" class="nav-link" aria-current={route.name === 'new' ? 'page' : undefined}>
           ＋ New chat
         </Link>
+        <OffersNavLink />
         <Link href="/settings" class="nav-link" aria-current={route.name === 'settings' ? 'page' : undefined}>
           Settings
         </Link>

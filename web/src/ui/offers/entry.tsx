@@ -1,0 +1,54 @@
+/**
+ * What the always-loaded app knows of offers: a sidebar link with the count of new offers, and a
+ * route that loads the offers pages on first visit. Loading the offers code also starts releasing
+ * this device's key shares to waiting winners whenever the stream (re)connects.
+ */
+import type { ComponentType } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { offersBadge, releaseShares } from '../../offers/live.js';
+import { state, type OffersTab } from '../../state.js';
+import { Link } from '../common.js';
+
+export function OffersNavLink() {
+  const conn = state.conn;
+  useEffect(() => {
+    if (conn === 'open') releaseShares();
+  }, [conn]);
+  const current = state.route.name === 'offers';
+  return (
+    <Link href="/offers" class="nav-link" aria-current={current ? 'page' : undefined} aria-label={offersBadge.unseen ? `Offers, ${offersBadge.unseen} new` : undefined}>
+      Offers
+      {offersBadge.unseen > 0 && (
+        <span class="badge" data-testid="offers-badge">
+          {offersBadge.unseen}
+        </span>
+      )}
+    </Link>
+  );
+}
+
+let page: ComponentType<{ tab: OffersTab }> | undefined;
+
+export function OffersRoute(props: { tab: OffersTab }) {
+  const [, setLoaded] = useState(0);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    if (page) return;
+    import('./OffersPage.js').then(
+      (m) => {
+        page = m.default;
+        setLoaded(1);
+      },
+      (err: Error) => setError(`The offers pages could not be loaded: ${err.message}`),
+    );
+  }, []);
+  const Page = page;
+  if (Page) return <Page tab={props.tab} />;
+  return error ? (
+    <p class="form-error" role="alert">
+      {error}
+    </p>
+  ) : (
+    <p aria-busy="true">Loading offers…</p>
+  );
+}
