@@ -1,7 +1,7 @@
 import type { CreateConversationBody, FileSettings, RegisterBody, SendMessageBody, SendVia, TransferBody, UpdateMeBody } from '../src/protocol/requests.js';
 import type { StreamEvent } from '../src/protocol/events.js';
 import type { ByteRange, Conversation, Device, Me, Member, Message, MessagePage, MessageReceipts, OutboxItem, Presence, PublicAccount, Session, TransferState } from '../src/protocol/views.js';
-import type { CreateServiceBody, CreatedService, LeasedTask, PullBody, ReplyContent, ServiceAdminView, ServiceStats, ServiceView, TaskView } from '../src/protocol/services.js';
+import type { CreateServiceBody, CreatedService, LeasedTask, PullBody, ReplyContent, ServiceAdminView, ServiceStats, ServiceView, TaskView, UpdatedService, UpdateServiceBody } from '../src/protocol/services.js';
 import { ParleyError } from './errors.js';
 import { randomId } from './random-id.js';
 import { ParleyStream, type StreamOptions, type WebSocketLike } from './stream.js';
@@ -237,6 +237,14 @@ export class ParleyClient {
   // service accounts
   createService(input: CreateServiceBody): Promise<CreatedService> {
     return this.request('POST', '/v1/services', input);
+  }
+  /** Administrators: changes the fields given. */
+  updateService(ref: string, input: UpdateServiceBody): Promise<UpdatedService> {
+    return this.request('PATCH', `/v1/services/${encodeURIComponent(ref)}`, input);
+  }
+  /** Administrators: a new token for the service; earlier ones stop working. */
+  rotateServiceToken(ref: string): Promise<{ token: string }> {
+    return this.request('POST', `/v1/services/${encodeURIComponent(ref)}/token`);
   }
   async services(): Promise<ServiceView[]> {
     return (await this.request<{ services: ServiceView[] }>('GET', '/v1/services')).services;

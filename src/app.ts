@@ -74,7 +74,7 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   const upstream = config.upstreamUrl ? new UpstreamClient(config, clock) : null;
   const files = new FilesService(storage.db, events, messaging, scheduler, clock, config, blobs, uploads, upstream);
   await files.start();
-  const serviceAccounts = new ServiceAccountsService(storage.db, storage.engine, events, hub, messaging, conversations, scheduler, clock, config);
+  const serviceAccounts = new ServiceAccountsService(storage.db, storage.engine, events, hub, messaging, conversations, scheduler, clock, config, bus);
   await serviceAccounts.start();
   const offers = new OffersService(storage.db, events, scheduler, clock, config);
   await offers.start();

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, settings, type SettingName } from './config.js';
 import { AppError } from './errors.js';
 import { RegisterBody } from './protocol/requests.js';
-import { CreateServiceBody } from './protocol/services.js';
+import { CreateServiceBody, UpdateServiceBody } from './protocol/services.js';
 import { compileStrict, describeErrors } from './protocol/validate.js';
 
 // The server and storage modules load only for the commands that need them, so `--help` and
@@ -20,6 +20,10 @@ Usage:
                      (--webhook URL [--secret S] | --workers | --plugin NAME)
                      [--ack-deadline PT5S] [--reply-window PT48H] [--lease PT30S] [--max-queue N] [--rate N]
                                create a service account; prints it with its token (shown once)
+  parley service edit --handle H [any of the flags of service add]
+                               change a service: only the fields given
+  parley service rotate-token --handle H
+                               a new token for the service (shown once); earlier ones stop working
   parley service list          the service accounts with their handlers
   parley config check          print the effective configuration and where each value came from
   parley outbox [--channel sms|email] [--limit N]
@@ -96,29 +100,28 @@ async function userAdd(argv: string[]): Promise<void> {
   }
 }
 
-async function serviceAdd(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      handle: { type: 'string' },
-      name: { type: 'string' },
-      description: { type: 'string' },
-      menu: { type: 'string' },
-      webhook: { type: 'string' },
-      secret: { type: 'string' },
-      workers: { type: 'boolean', default: false },
-      plugin: { type: 'string' },
-      'ack-deadline': { type: 'string' },
-      'reply-window': { type: 'string' },
-      lease: { type: 'string' },
-      'max-queue': { type: 'string' },
-      rate: { type: 'string' },
-    },
-    strict: true,
-  });
-  if (!values.handle) throw new ConfigError('service add needs --handle');
+const SERVICE_OPTIONS = {
+  handle: { type: 'string' },
+  name: { type: 'string' },
+  description: { type: 'string' },
+  menu: { type: 'string' },
+  webhook: { type: 'string' },
+  secret: { type: 'string' },
+  workers: { type: 'boolean', default: false },
+  plugin: { type: 'string' },
+  'ack-deadline': { type: 'string' },
+  'reply-window': { type: 'string' },
+  lease: { type: 'string' },
+  'max-queue': { type: 'string' },
+  rate: { type: 'string' },
+} as const;
+
+/** The fields `service add` and `service edit` share, from their flags; the handler only when one is named. */
+function serviceFields(command: string, argv: string[]): { handle: string; handlers: number; fields: Record<string, unknown> } {
+  const { values } = parseArgs({ args: argv, options: SERVICE_OPTIONS, strict: true });
+  if (!values.handle) throw new ConfigError(`${command} needs --handle`);
   const handlers = [values.webhook !== undefined, values.workers, values.plugin !== undefined].filter(Boolean).length;
-  if (handlers !== 1) throw new ConfigError('service add needs exactly one of --webhook URL, --workers, --plugin NAME');
+  if (handlers > 1) throw new ConfigError(`${command} takes ${command === 'service add' ? 'exactly' : 'at most'} one of --webhook URL, --workers, --plugin NAME`);
   let menu: unknown;
   if (values.menu !== undefined) {
     try {
@@ -132,22 +135,47 @@ async function serviceAdd(argv: string[]): Promise<void> {
     if (!/^\d+$/.test(value)) throw new ConfigError(`--${flag} must be a positive integer`);
     return Number(value);
   };
-  const input = {
-    handle: values.handle,
-    displayName: values.name ?? values.handle,
+  const handler = values.webhook !== undefined ? { type: 'webhook', url: values.webhook, ...(values.secret ? { secret: values.secret } : {}) } : values.plugin !== undefined ? { type: 'plugin', name: values.plugin } : values.workers ? { type: 'workers' } : undefined;
+  const fields = {
+    ...(values.name !== undefined ? { displayName: values.name } : {}),
     ...(values.description !== undefined ? { description: values.description } : {}),
     ...(menu !== undefined ? { menu } : {}),
-    handler: values.webhook !== undefined ? { type: 'webhook', url: values.webhook, ...(values.secret ? { secret: values.secret } : {}) } : values.plugin !== undefined ? { type: 'plugin', name: values.plugin } : { type: 'workers' },
+    ...(handler ? { handler } : {}),
     ...(values['ack-deadline'] !== undefined ? { ackDeadline: values['ack-deadline'] } : {}),
     ...(values['reply-window'] !== undefined ? { replyWindow: values['reply-window'] } : {}),
     ...(values.lease !== undefined ? { lease: values.lease } : {}),
     ...(values['max-queue'] !== undefined ? { maxQueue: int('max-queue', values['max-queue']) } : {}),
     ...(values.rate !== undefined ? { ratePerMinute: int('rate', values.rate) } : {}),
   };
-  // The API's schema, so the CLI cannot create a service the API would refuse.
-  const validate = compileStrict<CreateServiceBody>(CreateServiceBody);
+  return { handle: values.handle, handlers, fields };
+}
+
+/** The API's schema, so the CLI cannot do what the API would refuse. */
+function checked<T>(schema: Parameters<typeof compileStrict>[0], input: unknown): T {
+  const validate = compileStrict<T>(schema);
   if (!validate(input)) throw new ConfigError(describeErrors(validate.errors).map((e) => `${e.path} ${e.message}`).join('; '));
+  return input;
+}
+
+async function serviceAdd(argv: string[]): Promise<void> {
+  const { handle, handlers, fields } = serviceFields('service add', argv);
+  if (handlers !== 1) throw new ConfigError('service add needs exactly one of --webhook URL, --workers, --plugin NAME');
+  const input = checked<CreateServiceBody>(CreateServiceBody, { handle, displayName: handle, ...fields });
   await withServices(async (services) => console.log(JSON.stringify(await services.serviceAccounts.create(null, input), null, 2)));
+}
+
+async function serviceEdit(argv: string[]): Promise<void> {
+  const { handle, fields } = serviceFields('service edit', argv);
+  if (Object.keys(fields).length === 0) throw new ConfigError('service edit needs something to change (--name, --menu, --workers, --ack-deadline, …)');
+  const input = checked<UpdateServiceBody>(UpdateServiceBody, fields);
+  await withServices(async (services) => console.log(JSON.stringify(await services.serviceAccounts.update(null, handle, input), null, 2)));
+}
+
+async function serviceRotateToken(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { handle: { type: 'string' } }, strict: true });
+  if (!values.handle) throw new ConfigError('service rotate-token needs --handle');
+  const handle = values.handle;
+  await withServices(async (services) => console.log(JSON.stringify(await services.serviceAccounts.rotateToken(null, handle), null, 2)));
 }
 
 async function serviceList(): Promise<void> {
@@ -220,6 +248,8 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'user' && sub === 'add') return await userAdd(rest);
     if (command === 'service' && sub === 'add') return await serviceAdd(rest);
     if (command === 'service' && sub === 'list') return await serviceList();
+    if (command === 'service' && sub === 'edit') return await serviceEdit(rest);
+    if (command === 'service' && sub === 'rotate-token') return await serviceRotateToken(rest);
     if (command === 'config' && sub === 'check') return configCheck();
     if (command === 'outbox') return await outbox(argv.slice(1));
     if (command === 'help' || command === '--help' || command === '-h') return void console.log(USAGE);

@@ -15,7 +15,7 @@ function parley(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-describe('parley service add / list', () => {
+describe('parley service add / list / edit / rotate-token', () => {
   let env: Record<string, string>;
   let drop: () => Promise<void>;
   beforeAll(async () => {
@@ -50,5 +50,27 @@ describe('parley service add / list', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/echo\s+plugin echo/);
     expect(list.stdout).toMatch(/weather\s+workers\s+set time 3000 ms/);
+
+    const edited = await parley(['service', 'edit', '--handle', 'weather', '--name', 'Weather Now', '--ack-deadline', 'PT4S', '--plugin', 'echo'], env);
+    expect(edited.code).toBe(0);
+    expect((JSON.parse(edited.stdout) as { service: unknown }).service).toMatchObject({ displayName: 'Weather Now', ackDeadlineMs: 4000, handler: { type: 'plugin', name: 'echo' }, menu: [{ key: 'today' }] });
+    for (const [args, message] of [
+      [['--handle', 'weather'], /something to change/],
+      [['--handle', 'nosuch', '--name', 'X'], /No such service/],
+      [['--handle', 'weather', '--workers', '--plugin', 'echo'], /at most one of/],
+      [['--handle', 'weather', '--menu', '[{"key":"a","label":"A"},{"key":"a","label":"B"}]'], /keys must be unique/],
+    ] as [string[], RegExp][]) {
+      const result = await parley(['service', 'edit', ...args], env);
+      expect([args, result.code]).toEqual([args, 2]);
+      expect(result.stderr).toMatch(message);
+    }
+
+    const rotated = await parley(['service', 'rotate-token', '--handle', 'weather'], env);
+    expect(rotated.code).toBe(0);
+    const { token } = JSON.parse(rotated.stdout) as { token: string };
+    expect(token).toMatch(/^prl_/);
+    expect(token).not.toBe(created.token);
+    const list2 = await parley(['service', 'list'], env);
+    expect(list2.stdout).toMatch(/weather\s+plugin echo\s+set time 4000 ms\s+Weather Now/);
   }, 120_000);
 });

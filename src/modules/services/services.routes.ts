@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ClickBody, CreateServiceBody, DoneBody, ProgressBody, PullBody, ReplyBody, ServiceParams, TaskParams } from '../../protocol/services.js';
+import { ClickBody, CreateServiceBody, DoneBody, ProgressBody, PullBody, ReplyBody, ServiceParams, TaskParams, UpdateServiceBody } from '../../protocol/services.js';
 import type { Services } from '../../services.js';
 
 /**
@@ -17,6 +17,16 @@ export function servicesRoutes(app: FastifyInstance, s: Services): void {
   app.get<{ Params: ServiceParams }>('/v1/services/:ref', { schema: { tags, summary: 'One service (id or handle): profile and menu; its handler for administrators', params: ServiceParams } }, async (req) => ({
     service: await s.serviceAccounts.get(req.actor, req.params.ref),
   }));
+  app.patch<{ Params: ServiceParams; Body: UpdateServiceBody }>(
+    '/v1/services/:ref',
+    { schema: { tags, summary: 'Edit a service (administrators): profile, menu, handler, set time, limits; only the fields given change', params: ServiceParams, body: UpdateServiceBody } },
+    async (req) => s.serviceAccounts.update(req.actor, req.params.ref, req.body),
+  );
+  app.post<{ Params: ServiceParams }>(
+    '/v1/services/:ref/token',
+    { schema: { tags, summary: 'Rotate the service\'s token (administrators): answers the new one once; earlier ones stop working and their sockets close', params: ServiceParams } },
+    async (req) => s.serviceAccounts.rotateToken(req.actor, req.params.ref),
+  );
   app.post<{ Params: ServiceParams; Body: ClickBody }>(
     '/v1/services/:ref/clicks',
     { schema: { tags, summary: 'Click a menu item: a request, acknowledged on your stream (task.ack) and answered in your chat with the service', params: ServiceParams, body: ClickBody } },

@@ -21,6 +21,8 @@ import {
   type ServiceView,
   type TaskFailure,
   type TaskView,
+  type UpdateServiceBody,
+  type UpdatedService,
 } from '../../protocol/services.js';
 import { compileStrict } from '../../protocol/validate.js';
 import type { Message } from '../../protocol/views.js';
@@ -29,7 +31,8 @@ import type { Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
 import type { SelectQueryBuilder } from 'kysely';
 import type { Db, Engine, Tx } from '../../storage/db.js';
-import type { Database, MessagesTable } from '../../storage/schema.js';
+import type { Database, MessagesTable, ServicesTable } from '../../storage/schema.js';
+import type { Bus } from '../../bus/bus.js';
 import type { ConversationsService } from '../conversations/index.js';
 import { insertAccount } from '../accounts/index.js';
 import type { Emit, EventLog, StreamHub } from '../events/index.js';
@@ -103,6 +106,7 @@ export class ServiceAccountsService {
     private readonly scheduler: Scheduler,
     private readonly clock: Clock,
     private readonly config: Config_,
+    private readonly bus: Bus,
   ) {
     this.baseUrl = config.publicUrl.replace(/\/$/, '');
     this.metrics = createServiceMetrics(() => this.queueDepths());
@@ -147,7 +151,7 @@ export class ServiceAccountsService {
     const lease = bounded('lease', input.lease, this.config.serviceLeaseMs, 500, 3600_000);
     const handle = input.handle.toLowerCase();
     const token = newToken();
-    const secret = input.handler.type === 'webhook' ? (input.handler.secret ?? `whsec_${randomBytes(32).toString('base64url')}`) : null;
+    const secret = input.handler.type === 'webhook' ? (input.handler.secret ?? webhookSecret()) : null;
     const id = newId();
     const now = this.clock.now();
     try {
@@ -187,6 +191,65 @@ export class ServiceAccountsService {
     this.serviceIds.add(id);
     const service = toServiceView((await findService(this.db, id))!);
     return secret && input.handler.type === 'webhook' && !input.handler.secret ? { service, token, webhookSecret: secret } : { service, token };
+  }
+
+  /**
+   * Administrators (`actor` null is the CLI): changes the fields given. A switch from workers to a
+   * webhook or plugin hands it the requests already queued, which have no dispatch timer yet.
+   */
+  async update(actor: Actor | null, ref: string, input: UpdateServiceBody): Promise<UpdatedService> {
+    if (actor && !actor.isAdmin) throw new AppError('ADMIN_ONLY', 'Only an administrator may edit service accounts.');
+    const service = await this.service(ref);
+    if (input.menu) checkMenu(input.menu);
+    const handler = input.handler;
+    if (handler?.type === 'plugin' && !this.plugins.has(handler.name)) throw new AppError('UNKNOWN_PLUGIN', `No in-process handler named ${JSON.stringify(handler.name)}.`);
+    const patch: Partial<ServicesTable> = {};
+    if (input.description !== undefined) patch.description = input.description;
+    if (input.avatarUrl !== undefined) patch.avatar_url = input.avatarUrl;
+    if (input.menu) patch.menu = JSON.stringify(input.menu);
+    if (input.ackDeadline !== undefined) patch.ack_deadline_ms = bounded('ackDeadline', input.ackDeadline, 0, 100, 60_000);
+    if (input.replyWindow !== undefined) patch.reply_window_ms = bounded('replyWindow', input.replyWindow, 0, 1000, 30 * 24 * 3600_000);
+    if (input.lease !== undefined) patch.lease_ms = bounded('lease', input.lease, 0, 500, 3600_000);
+    if (input.maxQueue !== undefined) patch.max_queue = input.maxQueue;
+    if (input.ratePerMinute !== undefined) patch.rate_per_minute = input.ratePerMinute;
+    let generated: string | undefined;
+    if (handler) {
+      // A webhook keeps its secret unless given a new one; only one that had none gets a new one.
+      const secret = handler.type === 'webhook' ? (handler.secret ?? service.webhook_secret ?? (generated = webhookSecret())) : null;
+      Object.assign(patch, { handler: handler.type, webhook_url: handler.type === 'webhook' ? handler.url : null, webhook_secret: secret, plugin: handler.type === 'plugin' ? handler.name : null });
+    }
+    await this.db.transaction().execute(async (trx) => {
+      if (input.displayName !== undefined) await trx.updateTable('accounts').set({ display_name: input.displayName }).where('id', '=', service.account_id).execute();
+      if (Object.keys(patch).length) await trx.updateTable('services').set(patch).where('account_id', '=', service.account_id).execute();
+      if (service.handler !== 'workers' || !handler || handler.type === 'workers') return;
+      const queued = await trx.selectFrom('service_requests').select('id').where('service_id', '=', service.account_id).where('status', '=', 'queued').execute();
+      const now = this.clock.now();
+      for (const { id } of queued) await this.scheduler.schedule(trx, { kind: SERVICE_DISPATCH_TIMER, key: `service.dispatch:${id}`, dueAt: now, payload: { requestId: id } });
+    });
+    const view = toServiceView((await findService(this.db, service.account_id))!);
+    return generated ? { service: view, webhookSecret: generated } : { service: view };
+  }
+
+  /**
+   * Administrators (`actor` null is the CLI): a new token for the service. Every earlier token stops
+   * working at once, and the sockets opened with them (workers) are closed on every node the bus reaches.
+   */
+  async rotateToken(actor: Actor | null, ref: string): Promise<{ token: string }> {
+    if (actor && !actor.isAdmin) throw new AppError('ADMIN_ONLY', 'Only an administrator may rotate a service\'s token.');
+    const service = await this.service(ref);
+    const token = newToken();
+    const now = this.clock.now();
+    const revoked = await this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('devices').select('id').where('account_id', '=', service.account_id).where('revoked_at', 'is', null).execute();
+      await trx.updateTable('devices').set({ revoked_at: now }).where('account_id', '=', service.account_id).where('revoked_at', 'is', null).execute();
+      await trx
+        .insertInto('devices')
+        .values({ id: newId(), account_id: service.account_id, name: 'service token', token_hash: sha256Hex(token), acked_seq: 0, created_at: now, last_used_at: now, revoked_at: null })
+        .execute();
+      return current;
+    });
+    for (const device of revoked) this.bus.publish({ kind: 'device.revoked', accountId: service.account_id, deviceId: device.id });
+    return { token };
   }
 
   async list(): Promise<ServiceView[]> {
@@ -695,6 +758,10 @@ function refs(row: RequestRow): { conversationId: string; messageId?: string } {
 
 function leaseKey(owner: string): string {
   return `service.lease:${owner}`;
+}
+
+function webhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`;
 }
 
 function replyToken(): string {
