@@ -52,7 +52,7 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   const channels = createChannels(config, storage.db, clock);
   // A restarted node with the same id takes back its own timer claims at once (see Scheduler).
   const nodeId = config.nodeId || `${hostname()}:${config.port || process.pid}`;
-  const scheduler = new Scheduler(storage.db, storage.engine, clock, { nodeId });
+  const scheduler = new Scheduler(storage.db, storage.engine, clock, { nodeId, leaseMs: config.timerLeaseMs });
 
   const presence: PresenceRegistry = config.redisUrl ? new RedisPresence(config.redisUrl, { nodeId, ttlMs: config.presenceTtlMs, clock }) : new MemoryPresence();
   await presence.start();

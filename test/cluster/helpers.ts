@@ -54,13 +54,15 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(count: number, env: Record<string, string> = {}): Promise<Cluster> {
+/** `env` for every node, or per node (by index). */
+export async function startCluster(count: number, env: Record<string, string> | ((i: number) => Record<string, string>) = {}): Promise<Cluster> {
+  const envOf = typeof env === 'function' ? env : () => env;
   const database = await freshPostgresDatabase();
   // Blobs live on disk: nodes behind one address must share the directory (NFS or the like in production).
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
   const nodes: ChildServer[] = [];
   const start = async (i: number, extra: Record<string, string>) => {
-    nodes[i] = await startChildServer({ DATABASE_URL: database.url, DATA_DIR: dataDir, REDIS_URL: redisUrl, PARLEY_NODE_ID: `node-${i}`, ...env, ...extra });
+    nodes[i] = await startChildServer({ DATABASE_URL: database.url, DATA_DIR: dataDir, REDIS_URL: redisUrl, PARLEY_NODE_ID: `node-${i}`, ...envOf(i), ...extra });
   };
   const close = async () => {
     for (const node of nodes) if (node && node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL');
