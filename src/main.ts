@@ -25,6 +25,11 @@ Usage:
   parley service rotate-token --handle H
                                a new token for the service (shown once); earlier ones stop working
   parley service list          the service accounts with their handlers
+  parley provider credit REF   a provider's credit score with every input and term of the formula (docs/orders.md)
+  parley provider adjust REF --points N --reason R
+                               set the operator adjustment (-100…100) added to the provider's score
+  parley consent (--order ID | --account REF) [--limit N]
+                               the append-only consent log of an order or of one user's orders, oldest first
   parley config check          print the effective configuration and where each value came from
   parley outbox [--channel sms|email] [--limit N]
                                what the outbox channels "sent" (verification codes, fallbacks), newest first
@@ -224,6 +229,44 @@ async function outbox(argv: string[]): Promise<void> {
   }
 }
 
+async function providerCredit(ref: string | undefined): Promise<void> {
+  if (!ref) throw new ConfigError('provider credit needs the provider\'s id or handle');
+  await withServices(async (services) => {
+    const c = await services.orders.credit(null, ref);
+    const t = c.terms;
+    console.log(`provider ${c.providerId}: score ${c.score} (${c.band}; frictionless at ≥ ${c.thresholds.high}, refused below ${c.thresholds.low})`);
+    for (const [name, value] of Object.entries(c.inputs)) console.log(`  ${name.padEnd(24)} ${value}`);
+    console.log(`  = ${t.base} base + ${t.experience} experience + ${t.tenure} tenure − ${t.penalty} penalty + ${t.adjustment} adjustment`);
+    if (c.adjustment.reason) console.log(`  adjustment by ${c.adjustment.by} at ${c.adjustment.at}: ${c.adjustment.reason}`);
+  });
+}
+
+async function providerAdjust(ref: string | undefined, argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { points: { type: 'string' }, reason: { type: 'string' } }, strict: true });
+  const points = Number(values.points);
+  if (!ref || !Number.isInteger(points) || points < -100 || points > 100 || !values.reason) throw new ConfigError('provider adjust needs REF --points N (-100…100) --reason TEXT');
+  const reason = values.reason;
+  await withServices(async (services) => {
+    const c = await services.orders.adjust(null, ref, { adjustment: points, reason });
+    console.log(`provider ${c.providerId}: adjustment ${points}, score now ${c.score} (${c.band})`);
+  });
+}
+
+async function consent(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { order: { type: 'string' }, account: { type: 'string' }, limit: { type: 'string', default: '1000' } }, strict: true });
+  if (!values.order === !values.account) throw new ConfigError('consent needs exactly one of --order ID, --account REF');
+  const { order, account } = values;
+  await withServices(async (services) => {
+    const entries = order
+      ? await services.orders.consent({ accountId: '', deviceId: '', isAdmin: true }, order)
+      : await services.orders.consentOfAccount((await services.accounts.find(account!)).id, Number(values.limit));
+    if (entries.length === 0) console.log('no consent entries');
+    for (const e of entries) {
+      console.log(`${e.at}  order ${e.orderId}  ${e.action.padEnd(18)} ${(e.channel ?? '-').padEnd(5)} by ${e.actorId ?? 'system'}${e.codeHash ? `  code ${e.codeHash.slice(0, 16)}…` : ''}  ${JSON.stringify(e.detail)}`);
+    }
+  });
+}
+
 function configCheck(): void {
   const { config, sources, warnings } = loadConfig();
   const rows = (Object.keys(settings) as SettingName[]).map((name) => {
@@ -250,6 +293,9 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'service' && sub === 'list') return await serviceList();
     if (command === 'service' && sub === 'edit') return await serviceEdit(rest);
     if (command === 'service' && sub === 'rotate-token') return await serviceRotateToken(rest);
+    if (command === 'provider' && sub === 'credit') return await providerCredit(rest[0]);
+    if (command === 'provider' && sub === 'adjust') return await providerAdjust(rest[0], rest.slice(1));
+    if (command === 'consent') return await consent(argv.slice(1));
     if (command === 'config' && sub === 'check') return configCheck();
     if (command === 'outbox') return await outbox(argv.slice(1));
     if (command === 'help' || command === '--help' || command === '-h') return void console.log(USAGE);
