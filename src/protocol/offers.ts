@@ -42,7 +42,8 @@ export const OfferBody = Type.Object(
     sealed: Type.Optional(
       Type.Object(
         {
-          ciphertext: Base64Url(16 * 1024 * 1024, 'base64url of IV (12 bytes) ‖ AES-256-GCM ciphertext+tag, sealed on the provider\'s device.'),
+          // The real bound is PARLEY_OFFER_MAX_DATA_BYTES (the service, and the route's body limit); this lets its largest value through.
+          ciphertext: Base64Url(Math.ceil((64 * 1024 * 1024 * 4) / 3), 'base64url of IV (12 bytes) ‖ AES-256-GCM ciphertext+tag, sealed on the provider\'s device.'),
           serverShare: Base64Url(64, 'base64url of the 32-byte share the server keeps and puts in each voucher.'),
         },
         { additionalProperties: false },

@@ -9,13 +9,19 @@ import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
 import type { Db, Executor, Tx } from '../../storage/db.js';
 import type { OfferRecipientsTable, OffersTable, VouchersTable } from '../../storage/schema.js';
 import type { Emit, EventLog } from '../events/index.js';
+import { OFFER_LIMITS } from './limits.js';
 import { candidatesByTerms, interestView, offerView, recipientsOf, replaceTerms, voucherView, winnerKeys, type Descriptor } from './offers.repo.js';
 import { compilePredicate, compileStored, interestMatches, interestTerms, offerTerms, type Tester } from './predicate.js';
 import { VoucherKey } from './voucher-key.js';
 
 export const OFFER_CLOSE_TIMER = 'offer.close';
-const MAX_ATTRIBUTES_CHARS = 16_384;
-const MAX_PREDICATE_CHARS = 8192;
+export const INTEREST_SWEEP_TIMER = 'offers.interest-sweep';
+const INTEREST_SWEEP_KEY = 'offers-interest-sweep';
+/** How often expired interests are deleted. Matching skips them from their expiry on; this only frees the space. */
+export const INTEREST_SWEEP_MS = 10 * 60_000;
+const SWEEP_BATCH = 1000;
+const MAX_ATTRIBUTES_CHARS = OFFER_LIMITS.attributesChars;
+const MAX_PREDICATE_CHARS = OFFER_LIMITS.predicateChars;
 // Compiled predicates kept between offers; past this many the cache starts over rather than grow.
 const TESTER_CACHE = 200_000;
 
@@ -43,10 +49,33 @@ export class OffersService {
     private readonly config: Pick<Config, 'offerMaxDataBytes' | 'offerMaxInterests' | 'voucherTtlMs' | 'voucherRedeemPoints'>,
   ) {
     scheduler.register(OFFER_CLOSE_TIMER, (t) => this.onClose(t));
+    scheduler.register(INTEREST_SWEEP_TIMER, async () => {
+      await this.sweepExpiredInterests();
+    });
   }
 
   async start(): Promise<void> {
     this.key = await VoucherKey.load(this.db, this.clock.now());
+    // Scheduling the key again would move it: on frequent restarts it would never come due.
+    const sweep = await this.db.selectFrom('timers').select('id').where('key', '=', INTEREST_SWEEP_KEY).executeTakeFirst();
+    if (!sweep) await this.scheduler.schedule(this.db, { kind: INTEREST_SWEEP_TIMER, key: INTEREST_SWEEP_KEY, dueAt: this.clock.now() + INTEREST_SWEEP_MS });
+  }
+
+  /** Deletes interests whose expiry has passed (their terms go with them), in batches, then comes back in INTEREST_SWEEP_MS. */
+  async sweepExpiredInterests(): Promise<number> {
+    const now = this.clock.now();
+    let deleted = 0;
+    for (;;) {
+      const expired = await this.db.selectFrom('interests').select('id').where('expires_at', 'is not', null).where('expires_at', '<=', now).limit(SWEEP_BATCH).execute();
+      if (expired.length === 0) break;
+      const ids = expired.map((r) => r.id);
+      await this.db.deleteFrom('interests').where('id', 'in', ids).execute();
+      for (const id of ids) this.testers.delete(id);
+      deleted += ids.length;
+      if (ids.length < SWEEP_BATCH) break;
+    }
+    await this.scheduler.schedule(this.db, { kind: INTEREST_SWEEP_TIMER, key: INTEREST_SWEEP_KEY, dueAt: this.clock.now() + INTEREST_SWEEP_MS });
+    return deleted;
   }
 
   private get voucherKey(): VoucherKey {
@@ -131,9 +160,8 @@ export class OffersService {
     if (!input.sealed === !input.link) throw new AppError('OFFER_INCOMPLETE', 'An offer carries either sealed data or a link.');
     if (input.sealed) {
       if (base64UrlBytes(input.sealed.ciphertext) > this.config.offerMaxDataBytes) throw new AppError('OFFER_DATA_TOO_LARGE', undefined, { maxBytes: this.config.offerMaxDataBytes });
-      // 12-byte IV and 16-byte tag at least.
-      if (base64UrlBytes(input.sealed.ciphertext) < 28) throw new AppError('OFFER_INCOMPLETE', 'The sealed data is too short to be IV ‖ ciphertext ‖ tag.');
-      if (base64UrlBytes(input.sealed.serverShare) !== 32) throw new AppError('OFFER_INCOMPLETE', 'The server share must be 32 bytes.');
+      if (base64UrlBytes(input.sealed.ciphertext) < OFFER_LIMITS.minCiphertextBytes) throw new AppError('OFFER_INCOMPLETE', 'The sealed data is too short to be IV ‖ ciphertext ‖ tag.');
+      if (base64UrlBytes(input.sealed.serverShare) !== OFFER_LIMITS.shareBytes) throw new AppError('OFFER_INCOMPLETE', `The server share must be ${OFFER_LIMITS.shareBytes} bytes.`);
     }
     const attributes = input.attributes ?? {};
     if (JSON.stringify(attributes).length > MAX_ATTRIBUTES_CHARS) throw new AppError('VALIDATION_FAILED', `Offer attributes may be at most ${MAX_ATTRIBUTES_CHARS} characters of JSON.`);
@@ -322,7 +350,7 @@ export class OffersService {
   // ── share release ────────────────────────────────────────────────────────
 
   async registerDeviceKey(actor: Actor, publicKey: string): Promise<{ deviceId: string; publicKey: string }> {
-    if (base64UrlBytes(publicKey) !== 32) throw new AppError('INVALID_PUBLIC_KEY');
+    if (base64UrlBytes(publicKey) !== OFFER_LIMITS.shareBytes) throw new AppError('INVALID_PUBLIC_KEY');
     const now = this.clock.now();
     await this.db
       .insertInto('device_keys')

@@ -1,5 +1,6 @@
 import sift from 'sift';
 import { AppError } from '../../errors.js';
+import { OFFER_LIMITS } from './limits.js';
 
 export type Predicate = Record<string, unknown>;
 export type Attributes = Record<string, unknown>;
@@ -12,8 +13,8 @@ export const MATCH_ALL = '*';
 // backtrack catastrophically on a crafted pattern, $expr/$jsonSchema are not what sift implements.
 const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$all', '$size', '$elemMatch', '$not', '$type', '$mod']);
 const LOGICAL_OPERATORS = new Set(['$and', '$or', '$nor']);
-const MAX_DEPTH = 8;
-const MAX_NODES = 500;
+const MAX_DEPTH = OFFER_LIMITS.predicateDepth;
+const MAX_NODES = OFFER_LIMITS.predicateNodes;
 
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
