@@ -1,9 +1,10 @@
 /**
  * Service accounts in the web app, in Chromium against a real server and a real worker: the chat
  * with a service shows its two-level menu; a click or a message shows a spinner that turns into the
- * answer (a card; an image, a video and an audio clip); a stalled server that cannot acknowledge
+ * answer (a card; an image, a video and an audio clip; an image from Parley's file store); a stalled server that cannot acknowledge
  * within the set time shows the failure prompt from the client's own timer, and trying again works.
  */
+import { createHash } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceWorker, type LeasedTask, type ParleyClient, type ReplyContent } from '../sdk/node.js';
@@ -13,6 +14,9 @@ import { chromiumAvailable, launchChromium, newPage, screenshot, signUp, startDi
 import { mediaServer, png, wav } from './support/media.js';
 
 const run = chromiumAvailable();
+
+const HOURS = png(90, 45);
+const HOURS_SHA256 = createHash('sha256').update(HOURS).digest('hex');
 
 const status = (page: Page) => page.getByTestId('messages').getByTestId('request-status');
 
@@ -35,6 +39,9 @@ describe.skipIf(!run)('service accounts in the web app', { timeout: 90_000 }, ()
     switch (task.menuKey) {
       case 'offer':
         return [{ type: 'card', title: 'Autumn sale', description: 'Everything 20% off until Sunday', imageUrl: `${media.url}/sale.png`, url: 'https://shop.example.com/sale' }];
+      case 'hours':
+        // Bytes the service sent once, so it holds them in Parley's file store: no URL needed.
+        return [{ type: 'image', sha256: HOURS_SHA256, mime: 'image/png', name: 'hours.png', caption: 'Opening hours' }];
       case 'media':
         return [
           { type: 'image', url: `${media.url}/photo.png`, caption: 'The shop front' },
@@ -73,6 +80,8 @@ describe.skipIf(!run)('service accounts in the web app', { timeout: 90_000 }, ()
       handler: { type: 'workers' },
     });
     const slow = await createService(server, admin, { handle: 'slow', displayName: 'Slow', menu: [{ key: 'ping', label: 'Ping' }], handler: { type: 'workers' }, ackDeadline: 'PT1S' });
+    const library = await shop.client.openDirect(admin.accountId);
+    await shop.client.sendFile(library.id, new Blob([new Uint8Array(HOURS)]), { sha256: HOURS_SHA256, name: 'hours.png', mime: 'image/png' });
     startWorker(shop.client);
     startWorker(slow.client);
     carol = await newPage(browser, server.url);
@@ -123,6 +132,17 @@ describe.skipIf(!run)('service accounts in the web app', { timeout: 90_000 }, ()
     expect(await page.getByTestId('reply-audio').textContent()).toContain('Our jingle');
     await until('the spinner gone', async () => (await status(page).count()) === 0);
     await screenshot(page, 'services-03-media');
+  });
+
+  it('an image the service holds in the file store renders, fetched with the session token', async () => {
+    const { page } = carol;
+    const menu = page.getByRole('navigation', { name: 'Shop menu' });
+    await menu.getByRole('button', { name: /More/ }).click();
+    await menu.getByRole('menuitem', { name: 'Opening hours' }).click();
+    const image = page.getByTestId('reply-image').filter({ hasText: 'Opening hours' });
+    await until('the stored image decoded', () => image.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 90));
+    // An object URL of the authenticated download, not a link anyone could open.
+    expect(await image.locator('img').getAttribute('src')).toMatch(/^blob:/);
   });
 
   it('a stalled server: no acknowledgement within the set time shows the failure prompt, and trying again gets the answer', async () => {

@@ -66,6 +66,7 @@ export const errorCatalogue = {
   TRANSFER_NOT_FOUND: { status: 404, message: 'No such transfer.' },
   NO_ATTACHMENT: { status: 404, message: 'This message has no attachment.' },
   SERVICE_NOT_FOUND: { status: 404, message: 'No such service account.' },
+  REPLY_FILE_NOT_FOUND: { status: 404, message: 'The service holds no file with that hash on this server: send it through the file transfer first.' },
   TASK_NOT_FOUND: { status: 404, message: 'No such service request.' },
   BLOB_NOT_FOUND: { status: 404, message: 'This server does not hold that file.' },
   INTEREST_NOT_FOUND: { status: 404, message: 'No such interest.' },

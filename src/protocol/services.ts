@@ -80,10 +80,32 @@ export type UpdateServiceBody = Static<typeof UpdateServiceBody>;
 export const ClickBody = Type.Object({ key: MenuKey, clientId: Type.Optional(ClientId) }, { additionalProperties: false });
 export type ClickBody = Static<typeof ClickBody>;
 
-/** A second reply. Media travel by URL (the file store can carry them once services send files). */
+const Caption = Type.Optional(Type.String({ maxLength: 1000 }));
+/**
+ * An image, video or audio reply: by URL, or by the SHA-256 of bytes already in this server's file
+ * store that the service holds (it sent or proved them through the file transfer before). Those
+ * travel as the reply message's attachment, downloaded by each member with their own session.
+ */
+function media<T extends 'image' | 'video' | 'audio'>(type: T) {
+  return Type.Union([
+    Type.Object({ type: Type.Literal(type), url: Url, caption: Caption }, { additionalProperties: false }),
+    Type.Object(
+      {
+        type: Type.Literal(type),
+        sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+        mime: Type.String({ minLength: 3, maxLength: 127, pattern: '^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$' }),
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+        caption: Caption,
+      },
+      { additionalProperties: false },
+    ),
+  ]);
+}
+
+/** A second reply: text, an image, an image+text card, a video or audio. */
 export const ReplyContent = Type.Union([
   Type.Object({ type: Type.Literal('text'), text: Type.String({ minLength: 1, maxLength: 8000 }) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('image'), url: Url, caption: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
+  media('image'),
   Type.Object(
     {
       type: Type.Literal('card'),
@@ -94,8 +116,8 @@ export const ReplyContent = Type.Union([
     },
     { additionalProperties: false },
   ),
-  Type.Object({ type: Type.Literal('video'), url: Url, caption: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('audio'), url: Url, caption: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
+  media('video'),
+  media('audio'),
 ]);
 export type ReplyContent = Static<typeof ReplyContent>;
 

@@ -64,9 +64,9 @@ export class MessagingService {
     return this.insert(trx, emit, now, actor, conversationId, input, attachment);
   }
 
-  /** A message with rich content (a service's reply), inside the caller's transaction. */
-  async sendContent(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, text: string, content: unknown): Promise<Message> {
-    return (await this.insert(trx, emit, now, actor, conversationId, { text }, null, JSON.stringify(content))).message;
+  /** A message with rich content (a service's reply), and the file it shows if any, inside the caller's transaction. */
+  async sendContent(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, text: string, content: unknown, attachment: Attachment | null = null): Promise<Message> {
+    return (await this.insert(trx, emit, now, actor, conversationId, { text }, attachment, JSON.stringify(content))).message;
   }
 
   private async insert(trx: Tx, emit: Emit, now: number, actor: Actor, conversationId: string, input: SendMessageBody, attachment: Attachment | null, content: string | null = null): Promise<{ message: Message; created: boolean }> {

@@ -319,9 +319,9 @@ function MessageItem(props: { m: Message; conv: Conversation; onReply: (m: Messa
             </span>
           </blockquote>
         )}
-        {m.attachment && !deleted && <AttachmentView m={m} mine={mine} />}
+        {m.attachment && !m.content && !deleted && <AttachmentView m={m} mine={mine} />}
         {m.content && !deleted ? (
-          <RichReply content={m.content} />
+          <RichReply content={m.content} message={m} />
         ) : (
           (deleted || m.text || !m.attachment) && (
             <p class="text" dir="auto">
