@@ -8,6 +8,7 @@ import type { Priority } from '../../protocol/views.js';
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
 import type { Db, Executor, Tx } from '../../storage/db.js';
+import { lockAccounts } from '../../storage/locks.js';
 import type { AccountsTable, FallbacksTable, MessagesTable } from '../../storage/schema.js';
 import { findMember } from '../conversations/index.js';
 import type { Emit, EventLog } from '../events/index.js';
@@ -130,6 +131,8 @@ export class FallbackService {
     if (existing) return { outcome: 'exists' };
     const channel = contactChannel(recipient);
     if (!channel) return { outcome: 'skipped', reason: 'no_verified_contact' };
+    // Fallbacks planned at once on several nodes must not all pass the same counts.
+    await lockAccounts(trx, [recipient.id, message.sender_id]);
     if ((await this.countSince(trx, 'recipient_id', recipient.id, now - HOUR)) >= this.config.fallbackPerRecipientPerHour) return { outcome: 'skipped', reason: 'rate_limited' };
     if ((await this.countSince(trx, 'sender_id', message.sender_id, now - DAY)) >= this.config.fallbackPerSenderPerDay) return { outcome: 'skipped', reason: 'daily_cap' };
     const id = newId();

@@ -9,6 +9,7 @@ import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
 import type { BlobStore, StagedBlob } from '../../storage/blobs/blob-store.js';
 import type { Db, Executor } from '../../storage/db.js';
+import { lockAccounts } from '../../storage/locks.js';
 import type { TransferStatus, TransfersTable } from '../../storage/schema.js';
 import type { UpstreamClient } from '../../upstream/client.js';
 import { requireMember, toMessageView } from '../conversations/index.js';
@@ -101,13 +102,6 @@ export class FilesService {
     }
     await requireMember(this.db, input.to, actor.accountId);
     const now = this.clock.now();
-    const recent = await this.db
-      .selectFrom('transfers')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('account_id', '=', actor.accountId)
-      .where('created_at', '>', now - 60_000)
-      .executeTakeFirstOrThrow();
-    if (Number(recent.n) >= this.config.transfersPerMinute) throw new AppError('RATE_LIMITED', `At most ${this.config.transfersPerMinute} transfer requests per minute.`);
     await this.checkQuota(actor.accountId, input.sha256, input.size);
 
     const { nonce, ranges } = newChallenge(input.size, this.config.proofRanges, this.config.proofRangeBytes);
@@ -134,7 +128,18 @@ export class FilesService {
       created_at: now,
       updated_at: now,
     };
-    await this.db.insertInto('transfers').values(row).execute();
+    // Counted and recorded under the account's lock: requests racing on several nodes cannot all pass one count.
+    await this.db.transaction().execute(async (trx) => {
+      await lockAccounts(trx, [actor.accountId]);
+      const recent = await trx
+        .selectFrom('transfers')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('account_id', '=', actor.accountId)
+        .where('created_at', '>', now - 60_000)
+        .executeTakeFirstOrThrow();
+      if (Number(recent.n) >= this.config.transfersPerMinute) throw new AppError('RATE_LIMITED', `At most ${this.config.transfersPerMinute} transfer requests per minute.`);
+      await trx.insertInto('transfers').values(row).execute();
+    });
 
     // Someone who uploaded or proved these very bytes here before has nothing left to prove.
     const held = await this.db.selectFrom('possessions').select('size').where('account_id', '=', actor.accountId).where('sha256', '=', input.sha256).executeTakeFirst();
