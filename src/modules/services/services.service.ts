@@ -25,7 +25,7 @@ import {
   type UpdatedService,
 } from '../../protocol/services.js';
 import { compileStrict } from '../../protocol/validate.js';
-import type { Message } from '../../protocol/views.js';
+import type { Attachment, Message } from '../../protocol/views.js';
 import { signWebhook } from '../../protocol/webhook-signature.js';
 import type { Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
@@ -37,6 +37,7 @@ import type { Bus } from '../../bus/bus.js';
 import type { ConversationsService } from '../conversations/index.js';
 import { insertAccount } from '../accounts/index.js';
 import type { Emit, EventLog, StreamHub } from '../events/index.js';
+import { useHeldFile } from '../files/index.js';
 import type { MessagingService } from '../messaging/index.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { ECHO_MENU, echoPlugin, type ServicePlugin } from './plugins.js';
@@ -602,7 +603,13 @@ export class ServiceAccountsService {
 
   private async deliver(trx: Tx, emit: Emit, now: number, service: ServiceRow, row: RequestRow, content: ReplyContent): Promise<Message> {
     const actor: Actor = { accountId: service.account_id, deviceId: '', isAdmin: false };
-    return this.messaging.sendContent(trx, emit, now, actor, row.conversation_id, plainText(content), { ...content, requestId: row.id });
+    let attachment: Attachment | null = null;
+    if ('sha256' in content) {
+      const size = await useHeldFile(trx, service.account_id, content.sha256, now);
+      if (size === null) throw new AppError('REPLY_FILE_NOT_FOUND');
+      attachment = { id: newId(), name: content.name ?? `${content.type}`, mime: content.mime, size, sha256: content.sha256, source: 'local' };
+    }
+    return this.messaging.sendContent(trx, emit, now, actor, row.conversation_id, plainText(content), { ...content, requestId: row.id }, attachment);
   }
 
   private async finish(trx: Tx, emit: Emit, now: number, service: ServiceRow, row: RequestRow): Promise<void> {
@@ -806,6 +813,6 @@ function plainText(content: ReplyContent): string {
     case 'card':
       return [content.title, content.description, content.url].filter(Boolean).join('\n');
     default:
-      return [content.caption, content.url].filter(Boolean).join('\n');
+      return [content.caption, 'url' in content ? content.url : content.name].filter(Boolean).join('\n');
   }
 }
