@@ -44,6 +44,8 @@ interface Pair {
 
 export interface ParleySetupOptions {
   baseUrl: string;
+  /** Several nodes of one cluster: device i talks to baseUrls[i % n] (so a pair's two devices sit on different nodes). */
+  baseUrls?: string[];
   clients: number;
   /** Concurrent registrations/logins; scrypt makes each take tens of ms of a core. */
   authConcurrency: number;
@@ -138,7 +140,8 @@ export class ParleyDriver implements Driver {
   static async setUp(options: ParleySetupOptions): Promise<{ driver: ParleyDriver; timings: ParleySetupTimings }> {
     const devices: Device[] = Array.from({ length: options.clients }, (_, i) => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: options.socketsPerDevice, timeout: IDLE_SOCKET_TIMEOUT_MS });
-      const client = createNodeClient({ baseUrl: options.baseUrl, fetch: keepAliveFetch(agent) });
+      const urls = options.baseUrls ?? [options.baseUrl];
+      const client = createNodeClient({ baseUrl: urls[i % urls.length]!, fetch: keepAliveFetch(agent) });
       return { handle: `bench${i}`, client, agent, stream: undefined };
     });
 
