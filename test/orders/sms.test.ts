@@ -108,6 +108,22 @@ describe('ordering by SMS keyword over SMPP, against a loopback SMSC', () => {
     expect(log.find((e) => e.action === 'channel_fallback')).toMatchObject({ channel: 'im', detail: { from: 'email', reason: 'unavailable' } });
   });
 
+  it('an SMS the SMSC refuses for good falls back to im, with the code, and the consent log says so', async () => {
+    const medium = await provider(server, admin);
+    const code = await publish(medium);
+    smsc.policy = (s) => (s.destination.endsWith(phone.slice(1)) ? smpp.errors.ESME_RINVDSTADR! : 'ok');
+    try {
+      const { order } = await buyer.orders.order({ service: code, channel: 'sms' });
+      expect(order.channel).toBe('sms');
+      const notice = (await events(buyer, 'order.notice')).find((e) => e.data.orderId === order.id);
+      expect(notice?.data.text).toMatch(/Your code is \d{6}/);
+      const fallback = (await buyer.orders.consent(order.id)).find((e) => e.action === 'channel_fallback');
+      expect(fallback).toMatchObject({ channel: 'im', detail: { from: 'sms', reason: expect.stringContaining('ESME_RINVDSTADR') } });
+    } finally {
+      smsc.policy = () => 'ok';
+    }
+  });
+
   it('high credit by SMS: placed at once and confirmed by SMS; an unknown number is told to link it first; other numbers are not ours', async () => {
     const high = await provider(server, admin, 25);
     const code = await publish(high, 'once', 99);

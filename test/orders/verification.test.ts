@@ -96,6 +96,19 @@ describe('verification codes (medium credit) over im, answered over HTTP', () =>
     expect(await codeOf((await user(server)).orders.consent(order.id))).toBe('ORDER_NOT_FOUND');
   });
 
+  it('channel email: the code goes to the verified address (outbox e-mail), not to the app', async () => {
+    const buyer = await user(server);
+    await buyer.bindEmail(`${buyer.handle}@example.com`);
+    const items = async () => (await admin.outbox({ channel: 'email', limit: 50 })).filter((i) => i.recipient === `${buyer.handle}@example.com`);
+    await buyer.verifyEmail(/(\d{6})/.exec((await items())[0]!.body)![1]!);
+    const { order } = await buyer.orders.order({ service: await publish(medium), channel: 'email' });
+    expect(order.channel).toBe('email');
+    const mail = (await items()).find((i) => i.purpose === 'order')!;
+    expect(mail.subject).toBe('Your order');
+    expect((await buyer.orders.confirm(order.id, /code is (\d{6})/.exec(mail.body)![1]!)).status).toBe('active');
+    expect((await events(buyer, 'order.notice')).filter((e) => e.data.orderId === order.id)).toEqual([]);
+  });
+
   it('the consent log is append-only in the database itself', async () => {
     const db = server.app.services.storage.db;
     await expect(db.updateTable('consent_log').set({ action: 'forged' }).execute()).rejects.toThrow(/append-only/);

@@ -54,6 +54,8 @@ class Notices {
   }
 }
 
+type ConfirmOutcome = { kind: 'placed'; view: OrderView } | { kind: 'rejected' | 'locked' };
+
 export interface Via {
   /** Where the step came in: HTTP, chat (im) or SMS. */
   gateway: Gateway;
@@ -225,7 +227,7 @@ export class OrdersService {
     const outcome = await this.events.transact(async (trx, emit, now) => {
       notices = new Notices(via.gateway === 'im');
       const order = await trx.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
-      if (!order || order.user_id !== userId) return { kind: 'rejected' as const };
+      if (!order || order.user_id !== userId) return { kind: 'rejected' };
       const claimed = await trx
         .updateTable('order_codes')
         .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
@@ -273,12 +275,11 @@ export class OrdersService {
       emit(userId, 'order.placed', { order: view });
       emit(order.provider_id, 'order.placed', { order: view });
       notices.add(emit, order, route, orderedNotice(await this.facts(trx, order)));
-      return { kind: 'placed' as const, view: view as OrderView | undefined };
+      return { kind: 'placed', view };
     });
     await this.send(notices.outgoing);
     if (outcome.kind === 'locked') throw new AppError('TOO_MANY_ATTEMPTS', 'Too many wrong codes for this order; order again for a new code.');
-    if (outcome.kind === 'rejected') throw new AppError('ORDER_CODE_REJECTED');
-    return { value: outcome.view!, replies: notices.replies };
+    throw new AppError('ORDER_CODE_REJECTED');
   }
 
   async resend(actor: Actor, orderId: string): Promise<OrderView> {
