@@ -1,6 +1,6 @@
 import siftModule from 'sift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compilePredicate, interestTerms, offerTerms } from '../../src/modules/offers/index.js';
+import { compilePredicate, interestTerms, offerTerms, storedInterestMatches } from '../../src/modules/offers/index.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { codeOf, eventsOf, user, type User } from './helpers.js';
 
@@ -67,7 +67,7 @@ describe('matching: inverted index + predicate against a brute-force reference',
   });
   afterAll(async () => server?.close());
 
-  it('the index never misses an interest the predicate matches (terms are sound) and the compiled predicate decides as sift does, on 20,000 random pairs', () => {
+  it('the index never misses an interest the predicate matches (terms are sound) and the stored predicate decides as sift does, on 20,000 random pairs', () => {
     const g = generators(rng(7));
     for (let i = 0; i < 2000; i++) {
       const predicate = g.predicate();
@@ -79,6 +79,8 @@ describe('matching: inverted index + predicate against a brute-force reference',
         const offerTags = g.some(TAGS, 3);
         const reference = tags.every((t) => offerTags.includes(t)) && sift(predicate)(attributes);
         expect(test(attributes)).toBe(sift(predicate)(attributes));
+        // The check matching runs on a candidate as stored (tags and predicate as JSON text).
+        expect(storedInterestMatches(JSON.stringify(tags), JSON.stringify(predicate), new Set(offerTags), attributes)).toBe(reference);
         if (reference) expect(filed.some((t) => offerTerms(attributes, offerTags).includes(t)), JSON.stringify({ predicate, tags, attributes, offerTags })).toBe(true);
       }
     }

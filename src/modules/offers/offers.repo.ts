@@ -16,7 +16,6 @@ export interface Candidate {
   tags: string;
   predicate: string;
   expires_at: number | null;
-  updated_at: number;
 }
 
 // Well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -29,7 +28,7 @@ export async function candidatesByTerms(ex: Executor, terms: string[]): Promise<
   for (let i = 0; i < terms.length; i += IN_CHUNK) {
     const rows = await ex
       .selectFrom('interest_terms')
-      .select(['interest_id as id', 'account_id', 'tags', 'predicate', 'expires_at', 'updated_at'])
+      .select(['interest_id as id', 'account_id', 'tags', 'predicate', 'expires_at'])
       .where('term', 'in', terms.slice(i, i + IN_CHUNK))
       .execute();
     for (const row of rows) {

@@ -11,7 +11,7 @@ import type { OfferRecipientsTable, OffersTable, VouchersTable } from '../../sto
 import type { Emit, EventLog } from '../events/index.js';
 import { OFFER_LIMITS } from './limits.js';
 import { candidatesByTerms, interestView, offerView, recipientsOf, replaceTerms, voucherView, winnerKeys, type Descriptor } from './offers.repo.js';
-import { compilePredicate, compileStored, interestMatches, interestTerms, offerTerms, type Tester } from './predicate.js';
+import { compilePredicate, interestTerms, offerTerms, storedInterestMatches } from './predicate.js';
 import { VoucherKey } from './voucher-key.js';
 
 export const OFFER_CLOSE_TIMER = 'offer.close';
@@ -22,8 +22,6 @@ export const INTEREST_SWEEP_MS = 10 * 60_000;
 const SWEEP_BATCH = 1000;
 const MAX_ATTRIBUTES_CHARS = OFFER_LIMITS.attributesChars;
 const MAX_PREDICATE_CHARS = OFFER_LIMITS.predicateChars;
-// Compiled predicates kept between offers; past this many the cache starts over rather than grow.
-const TESTER_CACHE = 200_000;
 
 export interface AnswerResult {
   outcome: AnswerOutcome;
@@ -39,7 +37,6 @@ export interface AnswerResult {
  */
 export class OffersService {
   private key: VoucherKey | undefined;
-  private readonly testers = new Map<string, { updatedAt: number; test: Tester }>();
 
   constructor(
     private readonly db: Db,
@@ -70,7 +67,6 @@ export class OffersService {
       if (expired.length === 0) break;
       const ids = expired.map((r) => r.id);
       await this.db.deleteFrom('interests').where('id', 'in', ids).execute();
-      for (const id of ids) this.testers.delete(id);
       deleted += ids.length;
       if (ids.length < SWEEP_BATCH) break;
     }
@@ -128,7 +124,6 @@ export class OffersService {
   async deleteInterest(actor: Actor, id: string): Promise<void> {
     const result = await this.db.deleteFrom('interests').where('id', '=', id).where('account_id', '=', actor.accountId).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw new AppError('INTEREST_NOT_FOUND');
-    this.testers.delete(id);
   }
 
   /** The live interests an offer matches, at most one per account (the first found). */
@@ -139,18 +134,9 @@ export class OffersService {
     for (const c of candidates) {
       if (c.account_id === excludeAccount || byAccount.has(c.account_id)) continue;
       if (c.expires_at !== null && Number(c.expires_at) <= now) continue;
-      if (interestMatches(JSON.parse(c.tags) as string[], this.tester(c.id, Number(c.updated_at), c.predicate), offerTags, descriptor.attributes)) byAccount.set(c.account_id, c.id);
+      if (storedInterestMatches(c.tags, c.predicate, offerTags, descriptor.attributes)) byAccount.set(c.account_id, c.id);
     }
     return [...byAccount].map(([accountId, interestId]) => ({ accountId, interestId }));
-  }
-
-  private tester(id: string, updatedAt: number, predicate: string): Tester {
-    const cached = this.testers.get(id);
-    if (cached && cached.updatedAt === updatedAt) return cached.test;
-    if (this.testers.size >= TESTER_CACHE) this.testers.clear();
-    const test = compileStored(JSON.parse(predicate) as Record<string, unknown>);
-    this.testers.set(id, { updatedAt, test });
-    return test;
   }
 
   // ── offers ───────────────────────────────────────────────────────────────

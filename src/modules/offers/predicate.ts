@@ -62,67 +62,91 @@ export function compilePredicate(predicate: unknown): Tester {
 }
 
 /**
- * Compiles a predicate already checked by compilePredicate. sift takes ~30 µs to compile one, which
- * at a million stored interests (most candidates not in any cache) dominated matching; the common
- * shape — fields compared with scalars by equality, ranges and $in — gets a closure that decides
- * exactly as sift does whenever the attribute it reads is a scalar or absent, and hands the
- * evaluation to sift (compiled on first need) when it meets an array or an object there.
+ * Decides a stored predicate (checked by compilePredicate when it was stored) against an offer's
+ * attributes. sift takes ~30 µs to compile a predicate, and at a million stored interests most
+ * candidates are in no cache (a cache of compiled closures that large also kept the garbage
+ * collector busy for over a third of the matching time). So the common shape — fields compared
+ * with scalars by equality, ranges and $in — is decided here straight from the parsed predicate,
+ * exactly as sift decides it while the attributes it reads are scalars or absent, and nothing is
+ * allocated; any other shape, or an array or object met in the attributes, goes to sift.
  */
-export function compileStored(predicate: Record<string, unknown>): Tester {
-  let full: Tester | undefined;
-  const viaSift: Tester = (attributes) => (full ??= compileSift(predicate))(attributes);
-  const checks = fastChecks(predicate);
-  if (!checks) return viaSift;
-  return (attributes) => {
-    for (const check of checks) {
-      const value = resolve(attributes, check.path);
-      if (value === DEFER) return viaSift(attributes);
-      if (!check.test(value as Scalar | undefined)) return false;
-    }
-    return true;
-  };
+export function matchesStored(predicate: Predicate, attributes: Attributes): boolean {
+  const decided = decideCommonShape(predicate, attributes);
+  return decided === DEFER ? siftTester(predicate)(attributes) : decided;
+}
+
+/** compilePredicate's answer: the same decision as a function. */
+export function compileStored(predicate: Predicate): Tester {
+  return (attributes) => matchesStored(predicate, attributes);
+}
+
+// Compiled sift predicates of other shapes, by identity of the parsed predicate and, across
+// candidates, by its text; bounded, it starts over rather than grow.
+const SIFT_CACHE = 10_000;
+const siftByText = new Map<string, Tester>();
+const siftByObject = new WeakMap<Predicate, Tester>();
+function siftTester(predicate: Predicate): Tester {
+  let test = siftByObject.get(predicate);
+  if (test) return test;
+  const text = JSON.stringify(predicate);
+  test = siftByText.get(text);
+  if (!test) {
+    if (siftByText.size >= SIFT_CACHE) siftByText.clear();
+    test = compileSift(predicate);
+    siftByText.set(text, test);
+  }
+  siftByObject.set(predicate, test);
+  return test;
 }
 
 type Scalar = string | number | boolean | null;
 const DEFER = Symbol('defer to sift');
-const RANGE: Record<string, (a: string | number, b: string | number) => boolean> = {
-  $gt: (a, b) => a > b,
-  $gte: (a, b) => a >= b,
-  $lt: (a, b) => a < b,
-  $lte: (a, b) => a <= b,
-};
 
-function fastChecks(predicate: Record<string, unknown>): { path: string[]; test: (v: Scalar | undefined) => boolean }[] | null {
-  const checks: { path: string[]; test: (v: Scalar | undefined) => boolean }[] = [];
-  for (const [key, condition] of Object.entries(predicate)) {
-    if (key.startsWith('$') || !indexablePath(key)) return null;
-    const path = key.split('.');
+function decideCommonShape(predicate: Predicate, attributes: Attributes): boolean | typeof DEFER {
+  for (const key in predicate) {
+    if (key.charCodeAt(0) === 36 /* $ */ || !indexablePath(key)) return DEFER;
+    const condition = predicate[key];
+    const value = resolve(attributes, key);
+    if (value === DEFER) return DEFER;
     if (isScalar(condition)) {
-      checks.push({ path, test: (v) => v === condition });
+      if (value !== condition) return false;
       continue;
     }
-    if (!isPlainObject(condition) || Object.keys(condition).length === 0) return null;
-    for (const [op, operand] of Object.entries(condition)) {
-      if (op === '$eq' && isScalar(operand)) checks.push({ path, test: (v) => v === operand });
-      else if (op === '$in' && Array.isArray(operand) && operand.every(isScalar)) {
-        const set = new Set<unknown>(operand);
-        checks.push({ path, test: (v) => v !== undefined && set.has(v) });
-      } else if (op in RANGE && (typeof operand === 'string' || (typeof operand === 'number' && Number.isFinite(operand)))) {
+    if (!isPlainObject(condition)) return DEFER;
+    let operators = 0;
+    for (const op in condition) {
+      operators++;
+      const operand = condition[op];
+      let holds: boolean;
+      if (op === '$eq' && isScalar(operand)) holds = value === operand;
+      else if (op === '$in' && Array.isArray(operand) && operand.every(isScalar)) holds = value !== undefined && (operand as unknown[]).includes(value);
+      else if ((op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') && (typeof operand === 'string' || (typeof operand === 'number' && Number.isFinite(operand)))) {
         // sift compares only values of the operand's type.
-        const cmp = RANGE[op]!;
-        checks.push({ path, test: (v) => typeof v === typeof operand && cmp(v as string | number, operand) });
-      } else return null;
+        holds = typeof value === typeof operand && compare(op, value as string | number, operand);
+      } else return DEFER;
+      if (!holds) return false;
     }
+    if (operators === 0) return DEFER;
   }
-  return checks;
+  return true;
 }
 
-function resolve(attributes: Attributes, path: string[]): Scalar | undefined | typeof DEFER {
+function compare(op: '$gt' | '$gte' | '$lt' | '$lte', a: string | number, b: string | number): boolean {
+  return op === '$gt' ? a > b : op === '$gte' ? a >= b : op === '$lt' ? a < b : a <= b;
+}
+
+/** The scalar (or absence) at a dotted path; DEFER when an array or object is on the way or at the end. */
+function resolve(attributes: Attributes, path: string): Scalar | undefined | typeof DEFER {
   let at: unknown = attributes;
-  for (const segment of path) {
+  let from = 0;
+  for (;;) {
+    const dot = path.indexOf('.', from);
+    const segment = dot === -1 ? (from === 0 ? path : path.slice(from)) : path.slice(from, dot);
     if (Array.isArray(at)) return DEFER;
     if (!isPlainObject(at)) return undefined;
     at = Object.hasOwn(at, segment) ? at[segment] : undefined;
+    if (dot === -1) break;
+    from = dot + 1;
   }
   if (at === undefined || at === null || isScalar(at)) return at as Scalar | undefined;
   return DEFER;
@@ -152,8 +176,22 @@ export function requiredTerms(predicate: Predicate): string[] {
   return best;
 }
 
-// A numeric segment addresses an array position, which offerTerms does not spell out.
-const indexablePath = (path: string): boolean => path.split('.').every((segment) => segment.length > 0 && !/^\d+$/.test(segment));
+/** No empty segment, and no numeric one: that addresses an array position, which offerTerms does not spell out. */
+function indexablePath(path: string): boolean {
+  let length = 0;
+  let digits = 0;
+  for (let i = 0; i <= path.length; i++) {
+    const c = i < path.length ? path.charCodeAt(i) : 46; /* . */
+    if (c === 46) {
+      if (length === 0 || digits === length) return false;
+      length = digits = 0;
+    } else {
+      length++;
+      if (c >= 48 && c <= 57) digits++;
+    }
+  }
+  return true;
+}
 
 function fieldTerms(path: string, condition: unknown): string[] {
   if (isScalar(condition)) return [attributeTerm(path, condition)];
@@ -196,7 +234,10 @@ export function interestTerms(tags: string[], predicate: Predicate): string[] {
   return terms.length > 0 ? terms : [MATCH_ALL];
 }
 
-/** The full check a candidate must pass: all its tags on the offer, its predicate true of the attributes. */
-export function interestMatches(interestTags: string[], test: Tester, offerTags: ReadonlySet<string>, attributes: Attributes): boolean {
-  return interestTags.every((t) => offerTags.has(t)) && test(attributes);
+/** The full check a stored candidate must pass: all its tags on the offer (tags and predicate as stored, JSON), its predicate true of the attributes. */
+export function storedInterestMatches(tagsJson: string, predicateJson: string, offerTags: ReadonlySet<string>, attributes: Attributes): boolean {
+  if (tagsJson !== '[]') {
+    for (const t of JSON.parse(tagsJson) as string[]) if (!offerTags.has(t)) return false;
+  }
+  return predicateJson === '{}' || matchesStored(JSON.parse(predicateJson) as Predicate, attributes);
 }
