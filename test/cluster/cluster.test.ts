@@ -7,7 +7,7 @@ import { createNodeClient, type Message, type ParleyClient, type ParleyStream, t
 import { startChildServer, type ChildServer } from '../support/child.js';
 import { freshPostgresDatabase } from '../support/server.js';
 import { redisUrl } from '../support/services.js';
-import { clusterSuiteRuns, pooled, until } from './helpers.js';
+import { clusterSuiteRuns, NODE_START_TIMEOUT_MS, pooled, until } from './helpers.js';
 
 const runs = await clusterSuiteRuns();
 
@@ -61,7 +61,7 @@ describe.runIf(runs)('cluster: three nodes on one PostgreSQL and one Redis', () 
     // Each is recorded as soon as it runs, so a failed start still leaves none behind.
     await Promise.all(
       Array.from({ length: NODES }, async (_, i) => {
-        nodes[i] = await startChildServer({ DATABASE_URL: database.url, DATA_DIR: dataDir, REDIS_URL: redisUrl, PARLEY_NODE_ID: `node-${i}` });
+        nodes[i] = await startChildServer({ DATABASE_URL: database.url, DATA_DIR: dataDir, REDIS_URL: redisUrl, PARLEY_NODE_ID: `node-${i}` }, NODE_START_TIMEOUT_MS);
       }),
     );
     for (let i = 0; i < NODES; i++) alive.add(i);

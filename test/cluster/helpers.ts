@@ -43,6 +43,9 @@ export async function pooled<T>(items: T[], limit: number, work: (item: T) => Pr
   }));
 }
 
+/** Several nodes (each compiling its TypeScript) start at once, beside other test files' nodes. */
+export const NODE_START_TIMEOUT_MS = 60_000;
+
 /** Nodes sharing one fresh PostgreSQL database and one data directory, as child processes. */
 export interface Cluster {
   nodes: ChildServer[];
@@ -62,7 +65,7 @@ export async function startCluster(count: number, env: Record<string, string> | 
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
   const nodes: ChildServer[] = [];
   const start = async (i: number, extra: Record<string, string>) => {
-    nodes[i] = await startChildServer({ DATABASE_URL: database.url, DATA_DIR: dataDir, REDIS_URL: redisUrl, PARLEY_NODE_ID: `node-${i}`, ...envOf(i), ...extra });
+    nodes[i] = await startChildServer({ DATABASE_URL: database.url, DATA_DIR: dataDir, REDIS_URL: redisUrl, PARLEY_NODE_ID: `node-${i}`, ...envOf(i), ...extra }, NODE_START_TIMEOUT_MS);
   };
   const close = async () => {
     for (const node of nodes) if (node && node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL');

@@ -7,11 +7,13 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { clusterSuiteRuns, recordEphemeral, startCluster, until, type Cluster } from './helpers.js';
 
 // These tests stop Redis, so they run on a private redis-server, never the shared one.
-if (!redisServerAvailable) {
+function redisServerInstalled(): boolean {
+  if (redisServerAvailable) return true;
   if (inCi) throw new Error('redis-server is not installed — CI must run the Redis outage tests');
   console.warn('SKIPPED: redis-server is not installed (apt-get install redis-server); the Redis outage tests did not run.');
+  return false;
 }
-const runs = redisServerAvailable && (await clusterSuiteRuns());
+const runs = (await clusterSuiteRuns()) && redisServerInstalled();
 
 // Short, so takeovers happen within the test; production keeps the defaults (15 s, 30 s).
 const PRESENCE_TTL_MS = 1_500;
@@ -134,21 +136,33 @@ describe.runIf(runs)('cluster: Redis outages, and nodes that stop with timers cl
     (await sql.query<{ owner: string | null }>(`SELECT lease_owner AS owner FROM timers WHERE key = ANY($1)`, [ids.map((id) => `read-deadline:${id}:${alice.accountId}`)])).rows;
   const unreadEvents = async (ids: string[]) =>
     (await sql.query<{ message_id: string; created_at: string }>(`SELECT message_id, created_at FROM events WHERE type = 'message.unread' AND message_id = ANY($1)`, [ids])).rows;
-  /** Waits until all of them are claimed, and returns the node holding most of the claims. */
-  async function claimHolder(ids: string[]): Promise<number> {
-    let owners: string[] = [];
-    await until(async () => {
-      const rows = await timersOf(ids);
-      owners = rows.map((r) => r.owner ?? '');
-      return rows.length === ids.length && owners.every((o) => o !== '');
-    }, () => 'the timers were not claimed', CLAIM_AHEAD_MS + 5_000);
-    const top = [...new Set(owners)].sort((x, y) => owners.filter((o) => o === y).length - owners.filter((o) => o === x).length)[0]!;
-    return Number(top.replace('node-', ''));
+  /**
+   * Read deadlines due together shortly, all claimed (ahead of time) and none fired yet; returns
+   * them with the node holding most of the claims. On a loaded machine sending can take so long
+   * that some fire first: then it tries again with a new batch.
+   */
+  async function claimedDeadlines(node: number, tag: string): Promise<{ ids: string[]; dueAt: number; holder: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const { ids, dueAt } = await deadlines(node, `${tag}${attempt}`, 5, CLAIM_AHEAD_MS - 1_000);
+      let owners: string[] = [];
+      while (Date.now() < dueAt - 300) {
+        owners = (await timersOf(ids)).map((r) => r.owner ?? '');
+        if (owners.length === ids.length && owners.every((o) => o !== '')) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const ready = owners.length === ids.length && owners.every((o) => o !== '') && (await unreadEvents(ids)).length === 0 && Date.now() < dueAt - 300;
+      if (ready) {
+        const top = [...new Set(owners)].sort((x, y) => owners.filter((o) => o === y).length - owners.filter((o) => o === x).length)[0]!;
+        return { ids, dueAt, holder: Number(top.replace('node-', '')) };
+      }
+      if (attempt >= 3) throw new Error('the deadlines were not all claimed before they were due, three times');
+      // Let this batch fire, so it does not mix with the next one.
+      await until(async () => (await unreadEvents(ids)).length >= ids.length, () => 'a discarded batch did not fire', 30_000);
+    }
   }
 
   it('SIGTERM under load: the node stops, hands its timer claims back, another node fires them when due, once; no acknowledged message is lost', async () => {
-    const { ids, dueAt } = await deadlines(1, 'term', 10, CLAIM_AHEAD_MS - 1_000);
-    const victim = await claimHolder(ids);
+    const { ids, dueAt, holder: victim } = await claimedDeadlines(1, 'term');
     const survivor = [...alive].find((i) => i !== victim)!;
     const a = await watch(alice, survivor);
     const node = cluster.nodes[victim]!;
@@ -189,8 +203,7 @@ describe.runIf(runs)('cluster: Redis outages, and nodes that stop with timers cl
 
   it('kill -9 of a node holding timer claims: a surviving node fires them once the claims expire, once', async () => {
     const sender = [...alive][0]!;
-    const { ids, dueAt } = await deadlines(sender, 'kill', 10, CLAIM_AHEAD_MS - 1_000);
-    const victim = await claimHolder(ids);
+    const { ids, dueAt, holder: victim } = await claimedDeadlines(sender, 'kill');
     await cluster.crash(victim);
     alive.delete(victim);
     const expiry = dueAt + TIMER_LEASE_MS + CLAIM_AHEAD_MS;

@@ -12,8 +12,11 @@ export interface ChildServer {
   crash(): Promise<void>;
 }
 
-/** Starts `parley serve` as a child process on a free port and waits for its "listening" log line. */
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+/**
+ * Starts `parley serve` as a child process on a free port and waits for its "listening" log line.
+ * `startTimeoutMs`: several nodes starting at once on a busy 2-core machine need longer than one.
+ */
+export async function startChildServer(env: Record<string, string>, startTimeoutMs = 20_000): Promise<ChildServer> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'info', REDIS_URL: '', ...env };
   delete childEnv.PARLEY_CONFIG;
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -23,8 +26,8 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     const timer = setTimeout(() => {
       // Nobody gets a handle on it: leaving it running would orphan it past the test run.
       proc.kill('SIGKILL');
-      reject(new Error(`server did not start within 20 s:\n${output.join('\n')}`));
-    }, 20_000);
+      reject(new Error(`server did not start within ${startTimeoutMs / 1000} s:\n${output.join('\n')}`));
+    }, startTimeoutMs);
     let buffered = '';
     proc.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
