@@ -78,10 +78,12 @@ export async function createServices(config: Config, clock: Clock = systemClock)
   await serviceAccounts.start();
   const offers = new OffersService(storage.db, events, scheduler, clock, config);
   await offers.start();
-  const catalogue = new CatalogueService(storage.db, clock);
+  const catalogue = new CatalogueService(storage.db, clock, config);
   const orders = new OrdersService(storage.db, events, scheduler, channels, clock, config);
   await orders.start();
-  const orderGateways = new OrderGateways(storage.db, orders, channels, config.orderShortCode);
+  const orderGateways = new OrderGateways(storage.db, orders, channels, config.orderShortCode, (msg, detail) => {
+    if (config.logLevel !== 'silent') process.stderr.write(`${JSON.stringify({ time: clock.now(), msg, ...detail })}\n`);
+  });
   inbound.onSms((sms) => orderGateways.onSms(sms));
   await orderGateways.start(serviceAccounts, config.orderServiceHandle);
   const services: Services = { config, clock, storage, channels, presence, events, hub, scheduler, accounts, conversations, messaging, receipts, fallback, inbound, outbox, files, serviceAccounts, offers, catalogue, orders };

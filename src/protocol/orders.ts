@@ -10,7 +10,7 @@ export type InteractionChannel = Static<typeof InteractionChannel>;
 const Price = Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'All-in price in minor units (cents).' });
 const Currency = Type.String({ minLength: 3, maxLength: 3, pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR.' });
 const Period = Type.Union([Type.Literal('once'), Type.Literal('monthly')]);
-const Code = Type.String({ minLength: 1, maxLength: 32, description: 'The 6-digit code as received.' });
+const Code = Type.String({ minLength: 6, maxLength: 6, pattern: '^[0-9]{6}$', description: 'The 6-digit code as received.' });
 
 export const CatalogueBody = Type.Object(
   {
@@ -64,7 +64,13 @@ export type AdjustmentBody = Static<typeof AdjustmentBody>;
 export const OrdersQuery = Type.Object({ role: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('provider')])) }, { additionalProperties: false });
 export type OrdersQuery = Static<typeof OrdersQuery>;
 
-export const CatalogueQuery = Type.Object({ provider: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false });
+export const CatalogueQuery = Type.Object(
+  {
+    provider: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    withdrawn: Type.Optional(Type.Boolean({ description: 'Include withdrawn services too; only for the provider itself (or an administrator) asking about one provider.' })),
+  },
+  { additionalProperties: false },
+);
 export type CatalogueQuery = Static<typeof CatalogueQuery>;
 
 export const CodeParams = Type.Object({ code: ServiceCode }, { additionalProperties: false });
@@ -86,6 +92,8 @@ export interface CatalogueServiceView {
   currency: string;
   period: Period;
   provider: { id: string; handle: string; displayName: string };
+  /** The provider's credit band now: what ordering it will lead to (placed at once, a code, refused). */
+  providerBand: CreditBand;
   active: boolean;
   createdAt: string;
 }
@@ -153,4 +161,10 @@ export interface ConsentEntry {
   codeHash: string | null;
   detail: Record<string, unknown>;
   at: string;
+}
+
+/** One provider in the operator's credit view (GET /v1/providers). */
+export interface ProviderCreditEntry {
+  provider: { id: string; handle: string; displayName: string };
+  credit: ProviderCreditView;
 }

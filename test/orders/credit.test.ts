@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creditBand, creditScore } from '../../src/modules/orders/index.js';
+import { loadConfig } from '../../src/config.js';
+import { creditBand, creditScore, OrdersService } from '../../src/modules/orders/index.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { events, imCode, provider, publish, user, type User } from './helpers.js';
 
@@ -94,6 +95,13 @@ describe('provider credit decides the interaction', () => {
     const credit = await admin.orders.credit(p.handle);
     expect(credit.inputs).toMatchObject({ ordersPlaced: 2, completedOrders: 0, cancellationsWithin24h: 1, refunds: 1 });
     expect(credit.score).toBeLessThan(before);
+  });
+
+  it('a low threshold above the high one is refused at start', () => {
+    const { config } = loadConfig({ orderCreditLow: 80, orderCreditHigh: 70 }, {});
+    // The check comes before the service touches anything it is given.
+    const nothing = undefined as never;
+    expect(() => new OrdersService(nothing, nothing, nothing, nothing, nothing, config)).toThrow(/PARLEY_ORDER_CREDIT_LOW \(80\) is above PARLEY_ORDER_CREDIT_HIGH \(70\)/);
   });
 
   it('the formula: experience and tenure raise the score, penalties weigh less for a provider with many orders', () => {

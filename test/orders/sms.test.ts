@@ -1,3 +1,4 @@
+import smpp from 'smpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestSmsc, reassemble } from '../channels/smsc.js';
 import { startTestServer, type TestServer } from '../support/server.js';

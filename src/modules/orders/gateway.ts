@@ -20,6 +20,7 @@ export class OrderGateways {
     private readonly orders: OrdersService,
     private readonly channels: Channels,
     private readonly shortCode: string,
+    private readonly log: (msg: string, detail: Record<string, unknown>) => void,
   ) {}
 
   /** The in-process handler of the orders service account (chat gateway). */
@@ -35,7 +36,17 @@ export class OrderGateways {
   async start(serviceAccounts: ServiceAccountsService, handle: string): Promise<void> {
     serviceAccounts.registerPlugin('orders', this.plugin);
     if (!handle) return;
-    if (await this.db.selectFrom('accounts').select('id').where('handle', '=', handle).executeTakeFirst()) return;
+    const existing = await this.db
+      .selectFrom('accounts')
+      .leftJoin('services', 'services.account_id', 'accounts.id')
+      .select(['accounts.id', 'services.plugin'])
+      .where('accounts.handle', '=', handle)
+      .executeTakeFirst();
+    if (existing) {
+      // An install where someone already has the handle keeps running, without the chat gateway.
+      if (existing.plugin !== 'orders') this.log('orders chat gateway disabled: the handle belongs to another account', { handle, setting: 'PARLEY_ORDER_SERVICE_HANDLE' });
+      return;
+    }
     try {
       await serviceAccounts.create(null, { handle, displayName: 'Orders', description: 'Order services: ORDER <code>, then the code you receive. STOP <code> cancels.', handler: { type: 'plugin', name: 'orders' } });
     } catch (err) {

@@ -1,18 +1,18 @@
 import type { Channels } from '../../channels/index.js';
-import type { Config } from '../../config.js';
+import { ConfigError, type Config } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import type { Actor } from '../../lib/actor.js';
 import { hmacHex, newNumericCode, safeEqualHex, sha256Hex } from '../../lib/secrets.js';
-import type { AdjustmentBody, ConsentEntry, ProviderCreditView, Gateway, InteractionChannel, OrderBody, OrderResult, OrderView } from '../../protocol/orders.js';
+import type { AdjustmentBody, ConsentEntry, ProviderCreditEntry, ProviderCreditView, Gateway, InteractionChannel, OrderBody, OrderResult, OrderView } from '../../protocol/orders.js';
 import { toIso, type Clock } from '../../scheduler/clock.js';
 import type { FiredTimer, Scheduler } from '../../scheduler/scheduler.js';
 import type { Db, Executor, Tx } from '../../storage/db.js';
 import type { OrdersTable } from '../../storage/schema.js';
 import type { Emit, EventLog } from '../events/index.js';
-import { creditBand, creditInputs, creditScore } from './credit.js';
+import { creditBand, creditInputs, creditScore, creditView } from './credit.js';
 import { cancelledNotice, lockedNotice, orderedNotice, refusedNotice, verificationNotice } from './notices.js';
-import { accountRefs, consentView, countOnRecord, emptyRecord, logConsent, orderView, providerRecord, serverSecret, type AccountRef } from './orders.repo.js';
+import { accountRefs, consentView, countOnRecord, emptyRecord, logConsent, orderView, providerRecord, providerRecords, serverSecret, type AccountRef } from './orders.repo.js';
 
 export const ORDER_CODE_TIMER = 'order.code-expiry';
 const QUICK_CANCEL_MS = 24 * 3600_000;
@@ -86,6 +86,7 @@ export class OrdersService {
     private readonly clock: Clock,
     private readonly config: OrdersConfig,
   ) {
+    if (config.orderCreditLow > config.orderCreditHigh) throw new ConfigError(`PARLEY_ORDER_CREDIT_LOW (${config.orderCreditLow}) is above PARLEY_ORDER_CREDIT_HIGH (${config.orderCreditHigh})`);
     scheduler.register(ORDER_CODE_TIMER, (t) => this.onCodeExpired(t));
   }
 
@@ -224,7 +225,7 @@ export class OrdersService {
   async confirmVia(userId: string, orderId: string, code: string, via: Via): Promise<GatewayOutcome<OrderView>> {
     await this.checkLockout(userId);
     let notices = new Notices(via.gateway === 'im');
-    const outcome = await this.events.transact(async (trx, emit, now) => {
+    const outcome = await this.events.transact<ConfirmOutcome>(async (trx, emit, now) => {
       notices = new Notices(via.gateway === 'im');
       const order = await trx.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
       if (!order || order.user_id !== userId) return { kind: 'rejected' };
@@ -243,7 +244,7 @@ export class OrdersService {
         const locked = stored !== undefined && stored.used_at === null && Number(stored.attempts) >= this.config.orderCodeMaxAttempts;
         await logConsent(trx, { ...step, action: 'code_rejected', detail: { locked } }, now);
         await this.countFailure(trx, userId, now);
-        return { kind: locked ? ('locked' as const) : ('rejected' as const) };
+        return { kind: locked ? 'locked' : 'rejected' };
       }
       const right = order.status === 'pending' && Number(claimed.expires_at) >= now && safeEqualHex(claimed.code_hash, tried);
       if (!right) {
@@ -254,7 +255,7 @@ export class OrdersService {
           await countOnRecord(trx, order.provider_id, 'failed_verifications');
           notices.add(emit, order, await this.routeOf(trx, order), lockedNotice(await this.facts(trx, order)), true);
         }
-        return { kind: 'rejected' as const };
+        return { kind: 'rejected' };
       }
       await trx.updateTable('order_codes').set({ used_at: now }).where('order_id', '=', orderId).execute();
       const status = order.period === 'monthly' ? 'active' : 'completed';
@@ -264,7 +265,7 @@ export class OrdersService {
         .where('id', '=', orderId)
         .where('status', '=', 'pending')
         .executeTakeFirst();
-      if (Number(placed.numUpdatedRows) === 0) return { kind: 'rejected' as const };
+      if (Number(placed.numUpdatedRows) === 0) return { kind: 'rejected' };
       await countOnRecord(trx, order.provider_id, 'orders_placed');
       await trx.deleteFrom('order_lockouts').where('account_id', '=', userId).execute();
       await this.scheduler.cancel(trx, codeTimerKey(orderId));
@@ -278,6 +279,7 @@ export class OrdersService {
       return { kind: 'placed', view };
     });
     await this.send(notices.outgoing);
+    if (outcome.kind === 'placed') return { value: outcome.view, replies: notices.replies };
     if (outcome.kind === 'locked') throw new AppError('TOO_MANY_ATTEMPTS', 'Too many wrong codes for this order; order again for a new code.');
     throw new AppError('ORDER_CODE_REJECTED');
   }
@@ -468,20 +470,17 @@ export class OrdersService {
     return this.creditOf(this.db, provider);
   }
 
+  /** Every provider's credit with its inputs, by handle: the operator's view (administrators; actor null: the CLI). */
+  async credits(actor: Actor | null): Promise<ProviderCreditEntry[]> {
+    if (actor && !actor.isAdmin) throw new AppError('ADMIN_ONLY');
+    const providers = await this.db.selectFrom('accounts').select(['id', 'handle', 'display_name', 'created_at']).where('kind', '=', 'provider').orderBy('handle').limit(1000).execute();
+    const records = await providerRecords(this.db, providers.map((p) => p.id));
+    const now = this.clock.now();
+    return providers.map((p) => ({ provider: { id: p.id, handle: p.handle, displayName: p.display_name }, credit: creditView(p, records.get(p.id), now, this.thresholds) }));
+  }
+
   private async creditOf(ex: Executor, provider: { id: string; created_at: number }): Promise<ProviderCreditView> {
-    const record = await providerRecord(ex, provider.id);
-    const inputs = creditInputs(record, Number(provider.created_at), this.clock.now());
-    const adjustment = Number(record?.adjustment ?? 0);
-    const { score, terms } = creditScore(inputs, adjustment);
-    return {
-      providerId: provider.id,
-      score,
-      band: creditBand(score, this.thresholds),
-      inputs,
-      terms,
-      adjustment: { points: adjustment, reason: record?.adjustment_reason ?? null, by: record?.adjusted_by ?? null, at: record?.adjusted_at ? toIso(Number(record.adjusted_at)) : null },
-      thresholds: this.thresholds,
-    };
+    return creditView(provider, await providerRecord(ex, provider.id), this.clock.now(), this.thresholds);
   }
 
   private async providerAccount(ref: string): Promise<{ id: string; created_at: number }> {
