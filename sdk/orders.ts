@@ -1,4 +1,4 @@
-import type { AdjustmentBody, CatalogueBody, CatalogueServiceView, CatalogueUpdateBody, ConsentEntry, OrderBody, OrderResult, OrderView, ProviderCreditView } from '../src/protocol/orders.js';
+import type { AdjustmentBody, CatalogueBody, CatalogueServiceView, CatalogueUpdateBody, ConsentEntry, OrderBody, OrderResult, OrderView, ProviderCreditEntry, ProviderCreditView } from '../src/protocol/orders.js';
 import type { ParleyClient } from './client.js';
 
 /** Ordering providers' services (docs/orders.md), from the client's side. */
@@ -11,8 +11,9 @@ export class OrdersApi {
   async updateService(code: string, input: CatalogueUpdateBody): Promise<CatalogueServiceView> {
     return (await this.client.request<{ service: CatalogueServiceView }>('PATCH', `/v1/catalogue/${encodeURIComponent(code)}`, input)).service;
   }
-  async catalogue(provider?: string): Promise<CatalogueServiceView[]> {
-    return (await this.client.request<{ services: CatalogueServiceView[] }>('GET', '/v1/catalogue', undefined, provider ? { provider } : {})).services;
+  /** Services that can be ordered; `withdrawn` adds a provider's withdrawn ones (for the provider itself and administrators). */
+  async catalogue(provider?: string, options: { withdrawn?: boolean } = {}): Promise<CatalogueServiceView[]> {
+    return (await this.client.request<{ services: CatalogueServiceView[] }>('GET', '/v1/catalogue', undefined, { provider, withdrawn: options.withdrawn ? 'true' : undefined })).services;
   }
   order(input: OrderBody): Promise<OrderResult> {
     return this.client.request('POST', '/v1/orders', input);
@@ -43,6 +44,10 @@ export class OrdersApi {
   }
   async credit(provider: string): Promise<ProviderCreditView> {
     return (await this.client.request<{ credit: ProviderCreditView }>('GET', `/v1/providers/${encodeURIComponent(provider)}/credit`)).credit;
+  }
+  /** Every provider's credit (administrators). */
+  async providers(): Promise<ProviderCreditEntry[]> {
+    return (await this.client.request<{ providers: ProviderCreditEntry[] }>('GET', '/v1/providers')).providers;
   }
   async adjust(provider: string, input: AdjustmentBody): Promise<ProviderCreditView> {
     return (await this.client.request<{ credit: ProviderCreditView }>('PUT', `/v1/providers/${encodeURIComponent(provider)}/credit/adjustment`, input)).credit;

@@ -1,21 +1,24 @@
 import { AppError } from '../../errors.js';
 import { newId } from '../../ids.js';
+import type { Config } from '../../config.js';
 import type { Actor } from '../../lib/actor.js';
-import type { CatalogueBody, CatalogueServiceView, CatalogueUpdateBody } from '../../protocol/orders.js';
+import type { CatalogueBody, CatalogueServiceView, CatalogueUpdateBody, CreditBand } from '../../protocol/orders.js';
 import type { Clock } from '../../scheduler/clock.js';
 import type { Db } from '../../storage/db.js';
 import type { CatalogueTable } from '../../storage/schema.js';
-import { accountRefs, catalogueView } from './orders.repo.js';
+import { creditView } from './credit.js';
+import { catalogueView, providerRecords } from './orders.repo.js';
 
-/** What providers publish: services with a code users order by, a price and a period. */
+/** What providers publish: services with a code users order by, a price and a period, shown with the provider's credit band. */
 export class CatalogueService {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly config: Pick<Config, 'orderCreditHigh' | 'orderCreditLow'>,
   ) {}
 
   async publish(actor: Actor, input: CatalogueBody): Promise<CatalogueServiceView> {
-    const provider = await this.db.selectFrom('accounts').select(['id', 'handle', 'display_name', 'kind']).where('id', '=', actor.accountId).executeTakeFirst();
+    const provider = await this.db.selectFrom('accounts').select('kind').where('id', '=', actor.accountId).executeTakeFirst();
     if (provider?.kind !== 'provider') throw new AppError('NOT_A_PROVIDER');
     const now = this.clock.now();
     const row: CatalogueTable = {
@@ -33,7 +36,7 @@ export class CatalogueService {
     };
     const inserted = await this.db.insertInto('catalogue').values(row).onConflict((oc) => oc.column('code').doNothing()).returning('id').executeTakeFirst();
     if (!inserted) throw new AppError('SERVICE_CODE_TAKEN', undefined, { code: row.code });
-    return catalogueView(row, provider);
+    return this.view(row);
   }
 
   async update(actor: Actor, code: string, input: CatalogueUpdateBody): Promise<CatalogueServiceView> {
@@ -48,16 +51,18 @@ export class CatalogueService {
     return this.view({ ...row, ...patch });
   }
 
-  async list(providerRef?: string): Promise<CatalogueServiceView[]> {
-    let query = this.db.selectFrom('catalogue').selectAll().where('active', '=', 1);
+  /** Active services (of one provider); withdrawn ones too when that provider itself, or an administrator, asks for them. */
+  async list(actor: Actor, providerRef?: string, withdrawn = false): Promise<CatalogueServiceView[]> {
+    let query = this.db.selectFrom('catalogue').selectAll();
+    let own = false;
     if (providerRef) {
       const provider = await this.db.selectFrom('accounts').select('id').where((eb) => eb.or([eb('id', '=', providerRef), eb('handle', '=', providerRef.toLowerCase())])).executeTakeFirst();
       if (!provider) return [];
       query = query.where('provider_id', '=', provider.id);
+      own = provider.id === actor.accountId || actor.isAdmin;
     }
-    const rows = await query.orderBy('code').limit(1000).execute();
-    const providers = new Map((await accountRefs(this.db, rows.map((r) => r.provider_id))).map((a) => [a.id, a]));
-    return rows.map((r) => catalogueView(r, providers.get(r.provider_id)!));
+    if (!(withdrawn && own)) query = query.where('active', '=', 1);
+    return this.views(await query.orderBy('code').limit(1000).execute());
   }
 
   async get(code: string): Promise<CatalogueServiceView> {
@@ -71,7 +76,20 @@ export class CatalogueService {
   }
 
   private async view(row: CatalogueTable): Promise<CatalogueServiceView> {
-    const [provider] = await accountRefs(this.db, [row.provider_id]);
-    return catalogueView(row, provider!);
+    return (await this.views([row]))[0]!;
+  }
+
+  private async views(rows: CatalogueTable[]): Promise<CatalogueServiceView[]> {
+    if (rows.length === 0) return [];
+    const ids = [...new Set(rows.map((r) => r.provider_id))];
+    const [accounts, records] = await Promise.all([
+      this.db.selectFrom('accounts').select(['id', 'handle', 'display_name', 'created_at']).where('id', 'in', ids).execute(),
+      providerRecords(this.db, ids),
+    ]);
+    const now = this.clock.now();
+    const thresholds = { high: this.config.orderCreditHigh, low: this.config.orderCreditLow };
+    const bands = new Map<string, CreditBand>(accounts.map((a) => [a.id, creditView(a, records.get(a.id), now, thresholds).band]));
+    const providers = new Map(accounts.map((a) => [a.id, a]));
+    return rows.map((r) => catalogueView(r, providers.get(r.provider_id)!, bands.get(r.provider_id)!));
   }
 }

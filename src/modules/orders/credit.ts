@@ -1,4 +1,5 @@
-import type { CreditBand, CreditInputs } from '../../protocol/orders.js';
+import type { CreditBand, CreditInputs, ProviderCreditView } from '../../protocol/orders.js';
+import { toIso } from '../../scheduler/clock.js';
 import type { ProviderRecordsTable } from '../../storage/schema.js';
 
 const DAY_MS = 24 * 3600_000;
@@ -47,5 +48,21 @@ export function creditInputs(record: ProviderRecordsTable | undefined, accountCr
     failedVerifications: Number(record?.failed_verifications ?? 0),
     refunds,
     accountAgeDays: Math.max(0, Math.floor((now - accountCreatedAt) / DAY_MS)),
+  };
+}
+
+/** A provider's credit as shown to itself and to operators: the score, its band, every input and term. */
+export function creditView(provider: { id: string; created_at: number }, record: ProviderRecordsTable | undefined, now: number, thresholds: { high: number; low: number }): ProviderCreditView {
+  const inputs = creditInputs(record, Number(provider.created_at), now);
+  const adjustment = Number(record?.adjustment ?? 0);
+  const { score, terms } = creditScore(inputs, adjustment);
+  return {
+    providerId: provider.id,
+    score,
+    band: creditBand(score, thresholds),
+    inputs,
+    terms,
+    adjustment: { points: adjustment, reason: record?.adjustment_reason ?? null, by: record?.adjusted_by ?? null, at: record?.adjusted_at ? toIso(Number(record.adjusted_at)) : null },
+    thresholds,
   };
 }

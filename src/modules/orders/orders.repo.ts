@@ -1,6 +1,6 @@
 import { newId } from '../../ids.js';
 import { newSecret } from '../../lib/secrets.js';
-import type { CatalogueServiceView, ConsentEntry, OrderView } from '../../protocol/orders.js';
+import type { CatalogueServiceView, ConsentEntry, CreditBand, OrderView } from '../../protocol/orders.js';
 import { toIso } from '../../scheduler/clock.js';
 import type { Db, Executor } from '../../storage/db.js';
 import type { CatalogueTable, ConsentLogTable, OrderCodesTable, OrdersTable, ProviderRecordsTable } from '../../storage/schema.js';
@@ -30,6 +30,13 @@ export async function countOnRecord(ex: Executor, providerId: string, counter: R
 
 export function providerRecord(ex: Executor, providerId: string): Promise<ProviderRecordsTable | undefined> {
   return ex.selectFrom('provider_records').selectAll().where('provider_id', '=', providerId).executeTakeFirst();
+}
+
+/** The records of several providers at once, by provider id (a provider with no record yet is missing). */
+export async function providerRecords(ex: Executor, providerIds: string[]): Promise<Map<string, ProviderRecordsTable>> {
+  if (providerIds.length === 0) return new Map();
+  const rows = await ex.selectFrom('provider_records').selectAll().where('provider_id', 'in', [...new Set(providerIds)]).execute();
+  return new Map(rows.map((r) => [r.provider_id, r]));
 }
 
 export interface ConsentStep {
@@ -74,7 +81,7 @@ export function consentView(row: ConsentLogTable): ConsentEntry {
   };
 }
 
-export function catalogueView(row: CatalogueTable, provider: AccountRef): CatalogueServiceView {
+export function catalogueView(row: CatalogueTable, provider: AccountRef, providerBand: CreditBand): CatalogueServiceView {
   return {
     id: row.id,
     code: row.code,
@@ -84,6 +91,7 @@ export function catalogueView(row: CatalogueTable, provider: AccountRef): Catalo
     currency: row.currency,
     period: row.period,
     provider: { id: provider.id, handle: provider.handle, displayName: provider.display_name },
+    providerBand,
     active: row.active === 1,
     createdAt: toIso(Number(row.created_at)),
   };

@@ -15,7 +15,7 @@ export function ordersRoutes(app: FastifyInstance, s: Services): void {
     return { service: await s.catalogue.publish(req.actor, req.body) };
   });
   app.get<{ Querystring: CatalogueQuery }>('/v1/catalogue', { schema: { tags, summary: 'Services that can be ordered (optionally of one provider)', querystring: CatalogueQuery } }, async (req) => ({
-    services: await s.catalogue.list(req.query.provider),
+    services: await s.catalogue.list(req.actor, req.query.provider, req.query.withdrawn),
   }));
   app.get<{ Params: CodeParams }>('/v1/catalogue/:code', { schema: { tags, summary: 'One service by its code', params: CodeParams } }, async (req) => ({ service: await s.catalogue.get(req.params.code) }));
   app.patch<{ Params: CodeParams; Body: CatalogueUpdateBody }>('/v1/catalogue/:code', { schema: { tags, summary: 'Change or withdraw your service', params: CodeParams, body: CatalogueUpdateBody } }, async (req) => ({
@@ -46,6 +46,9 @@ export function ordersRoutes(app: FastifyInstance, s: Services): void {
 
   app.get<{ Params: ProviderParams }>('/v1/providers/:ref/credit', { schema: { tags, summary: 'A provider\'s credit score with every input (the provider, administrators)', params: ProviderParams } }, async (req) => ({
     credit: await s.orders.credit(req.actor, req.params.ref),
+  }));
+  app.get('/v1/providers', { schema: { tags, summary: 'Every provider\'s credit score with its inputs (administrators): the operator\'s view' } }, async (req) => ({
+    providers: await s.orders.credits(req.actor),
   }));
   app.put<{ Params: ProviderParams; Body: AdjustmentBody }>('/v1/providers/:ref/credit/adjustment', { schema: { tags, summary: 'Set the operator adjustment of a provider\'s credit (administrators)', params: ProviderParams, body: AdjustmentBody } }, async (req) => ({
     credit: await s.orders.adjust(req.actor, req.params.ref, req.body),
