@@ -1,24 +1,27 @@
 /**
  * npm run bench:tasks [-- --users 100 --workers 4 --concurrency 100 --work-ms 200 --step 4
- *                        --start 50 --factor 1.25 --max-rate 5000 --engine sqlite|postgres --quick]
+ *                        --start 50 --factor 1.25 --attempts 3 --max-rate 5000 --engine sqlite|postgres --quick]
  *
  * Issue 6's benchmark: how many requests per second a service account takes while every one is
  * acknowledged at once. Parley (`parley serve`) and the service's workers (bench/task-workers.ts:
  * WebSocket workers, each request taking --work-ms) run as child processes; this process is the
  * load generator, with --users users, each on its own stream socket.
  *
- * Two ramps of the same shape, open loop (each send at a fixed instant; latency counts from that
- * instant, so a late send counts against the server), --step seconds per rate, the rate growing by
- * --factor from --start until two steps in a row miss the goal:
+ * Two ramps of the same shape, interleaved (at each rate one, then the other, so both see the same
+ * machine), open loop (each send at a fixed instant; latency counts from that instant, so a late
+ * send counts against the server), --step seconds per rate, the rate growing by --factor from
+ * --start until a step has a miss (an answer later than the set time, or none):
  *  1. baseline — plain messages from the users to a person; latency = send → the server's answer
  *     (the message stored). The core messaging send rate.
  *  2. requests — the same messages into the users' chats with a service (handler: workers);
  *     latency = send → `task.ack` on the user's stream. A miss is a request not acknowledged
  *     within the set time (5 s), or answered with task.failed.
- * A step meets the goal when its p99 is under 50 ms and it has no miss. Reported: the highest rate
- * meeting it in each ramp and ratio = requests / plain messages; where acknowledgements started to
- * miss the set time (if the ramp got there); the second replies' latency (send → the worker's reply
- * on the user's stream), which shows whether the workers kept up.
+ * A step meets the goal when its p99 is under 50 ms and it has no miss; a near miss (p99 under
+ * 200 ms) is tried up to --attempts (3) times, since on a shared machine one try may meet another
+ * process's burst. Reported: the highest rate meeting the goal in each ramp and ratio = requests /
+ * plain messages; the highest rate with no miss in each ramp (and its ratio); where
+ * acknowledgements started to miss the set time; the second replies' latency (send → the worker's
+ * reply on the user's stream), which shows whether the workers kept up.
  * Progress goes to stderr; a table and, as the last line, one JSON object go to stdout.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,6 +49,7 @@ const { values: args } = parseArgs({
     'work-ms': { type: 'string', default: '200' },
     step: { type: 'string' },
     start: { type: 'string', default: '50' },
+    attempts: { type: 'string', default: '3' },
     factor: { type: 'string', default: '1.25' },
     'max-rate': { type: 'string', default: '5000' },
     engine: { type: 'string', default: 'sqlite' },
@@ -60,6 +64,7 @@ const options = {
   workMs: Number(args['work-ms']),
   stepS: Number(args.step ?? (args.quick ? 2 : 4)),
   start: Number(args.start),
+  attempts: Number(args.attempts),
   factor: Number(args.factor),
   maxRate: Number(args['max-rate']),
   engine: args.engine === 'postgres' ? ('postgres' as const) : ('sqlite' as const),
@@ -77,6 +82,8 @@ interface StepResult {
   answer?: LatencySummary;
   unanswered?: number;
   meetsGoal: boolean;
+  /** Tries this rate took (see ramp). */
+  attempts?: number;
 }
 
 interface User {
@@ -150,6 +157,7 @@ async function step(users: User[], rate: number, kind: 'message' | 'request', ta
         if (kind !== 'message' || flight.done) return;
         flight.done = true;
         flight.latency = performance.now() - flight.t0;
+        flight.missed = flight.latency > SET_TIME_MS;
       },
       () => {
         flight.done = true;
@@ -176,25 +184,47 @@ async function step(users: User[], rate: number, kind: 'message' | 'request', ta
   return result;
 }
 
-async function ramp(users: User[], kind: 'message' | 'request'): Promise<StepResult[]> {
-  const results: StepResult[] = [];
-  let failedInARow = 0;
-  for (let rate = options.start, n = 0; rate <= options.maxRate; rate = Math.round(rate * options.factor), n++) {
-    const r = await step(users, rate, kind, `${kind[0]}${n}`);
-    results.push(r);
-    log(
-      `${kind} ${rate}/s: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms, misses ${r.misses}${r.answer ? `, answer p50 ${round(r.answer.p50)} ms p99 ${round(r.answer.p99)} ms, unanswered ${r.unanswered}` : ''}${r.lateSends ? `, ${r.lateSends} late sends` : ''} ${r.meetsGoal ? '✓' : '✗'}`,
-    );
-    failedInARow = r.meetsGoal ? 0 : failedInARow + 1;
-    // Two misses of the goal in a row, or acknowledgements past the set time: the end of the ramp.
-    if (failedInARow >= 2 || r.misses > 0) break;
-    // Let the queue and the workers settle before the next rate.
+let tag = 0;
+/**
+ * One rate of one kind. A near miss of the goal is tried again, up to --attempts times, keeping the
+ * first try that meets it (else the best): on a machine shared with other work one try may meet
+ * another process's burst; far beyond the goal another try would not meet it.
+ */
+async function measure(users: User[], rate: number, kind: 'message' | 'request'): Promise<StepResult> {
+  let r = await step(users, rate, kind, `${kind[0]}${tag++}`);
+  r.attempts = 1;
+  for (let attempt = 2; attempt <= options.attempts && !r.meetsGoal && r.misses === 0 && r.latency.p99 < 4 * GOAL_P99_MS; attempt++) {
     await sleep(500);
+    const tried = await step(users, rate, kind, `${kind[0]}${tag++}`);
+    tried.attempts = attempt;
+    if (tried.meetsGoal || (tried.misses <= r.misses && tried.latency.p99 < r.latency.p99)) r = tried;
   }
-  return results;
+  log(
+    `${kind} ${rate}/s: p50 ${round(r.latency.p50)} ms, p99 ${round(r.latency.p99)} ms, max ${round(r.latency.max)} ms, misses ${r.misses}${r.answer ? `, answer p50 ${round(r.answer.p50)} ms p99 ${round(r.answer.p99)} ms, unanswered ${r.unanswered}` : ''}${r.lateSends ? `, ${r.lateSends} late sends` : ''} ${r.meetsGoal ? '✓' : '✗'} (try ${r.attempts})`,
+  );
+  // Let the queue and the workers settle before the next step.
+  await sleep(500);
+  return r;
+}
+
+/**
+ * Both ramps together: at each rate plain messages, then requests, so the baseline is measured
+ * under the same conditions as what it is compared with. Each kind's ramp ends at its first miss.
+ */
+async function ramps(users: User[]): Promise<{ baseline: StepResult[]; requests: StepResult[] }> {
+  const baseline: StepResult[] = [];
+  const requests: StepResult[] = [];
+  const ended = (list: StepResult[]) => (list.at(-1)?.misses ?? 0) > 0;
+  for (let rate = options.start; rate <= options.maxRate && !(ended(baseline) && ended(requests)); rate = Math.round(rate * options.factor)) {
+    if (!ended(baseline)) baseline.push(await measure(users, rate, 'message'));
+    if (!ended(requests)) requests.push(await measure(users, rate, 'request'));
+  }
+  return { baseline, requests };
 }
 
 const best = (results: StepResult[]) => results.filter((r) => r.meetsGoal).reduce((m, r) => Math.max(m, r.rate), 0);
+/** The highest rate whose every send was answered within the set time, whatever the p99. */
+const sustained = (results: StepResult[]) => results.filter((r) => r.misses === 0).reduce((m, r) => Math.max(m, r.rate), 0);
 
 async function main(): Promise<void> {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -253,21 +283,21 @@ async function main(): Promise<void> {
     log(`${options.workers} workers × ${options.concurrency} in flight, ${options.workMs} ms per request (capacity ${Math.round((options.workers * options.concurrency * 1000) / options.workMs)} requests/s)`);
 
     const load = loadavg();
-    const baseline = await ramp(users, 'message');
-    await sleep(1000);
-    const requests = await ramp(users, 'request');
+    const { baseline, requests } = await ramps(users);
     const loadAfter = loadavg();
 
     const baselineRate = best(baseline);
     const requestRate = best(requests);
     const missedAt = requests.find((r) => r.misses > 0)?.rate ?? null;
+    const sustainedRequests = sustained(requests);
+    const sustainedMessages = sustained(baseline);
     const atBest = requests.find((r) => r.rate === requestRate);
     const ratio = baselineRate > 0 ? requestRate / baselineRate : NaN;
     const workerCapacity = (options.workers * options.concurrency * 1000) / options.workMs;
 
     const row = (r: StepResult) =>
-      `${String(r.rate).padStart(7)} ${String(r.sent).padStart(6)} ${round(r.latency.p50).toString().padStart(8)} ${round(r.latency.p99).toString().padStart(8)} ${round(r.latency.max).toString().padStart(8)} ${String(r.misses).padStart(6)} ${r.answer ? `${round(r.answer.p50).toString().padStart(9)} ${round(r.answer.p99).toString().padStart(9)}` : ''.padStart(19)} ${r.meetsGoal ? 'yes' : 'no'}`;
-    const header = `${'rate/s'.padStart(7)} ${'sent'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'misses'.padStart(6)} ${'answer50'.padStart(9)} ${'answer99'.padStart(9)} goal`;
+      `${String(r.rate).padStart(7)} ${String(r.sent).padStart(6)} ${round(r.latency.p50).toString().padStart(8)} ${round(r.latency.p99).toString().padStart(8)} ${round(r.latency.max).toString().padStart(8)} ${String(r.misses).padStart(6)} ${r.answer ? `${round(r.answer.p50).toString().padStart(9)} ${round(r.answer.p99).toString().padStart(9)}` : ''.padStart(19)} ${r.meetsGoal ? 'yes' : 'no'} ${r.attempts}`;
+    const header = `${'rate/s'.padStart(7)} ${'sent'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'misses'.padStart(6)} ${'answer50'.padStart(9)} ${'answer99'.padStart(9)} goal tries`;
     console.log(
       [
         `Service requests benchmark — ${options.engine}; ${options.users} users on stream sockets; ${options.workers} WebSocket workers × ${options.concurrency}, ${options.workMs} ms per request; ${options.stepS} s per step; set time ${SET_TIME_MS} ms; ${availableParallelism()} cores; load average ${load.map((l) => l.toFixed(2)).join(' ')} → ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
@@ -281,6 +311,7 @@ async function main(): Promise<void> {
         ...requests.map(row),
         '',
         `highest rate with p99 < ${GOAL_P99_MS} ms and no miss: requests ${requestRate}/s, plain messages ${baselineRate}/s, ratio ${round(ratio)}`,
+        `highest rate with every answer within the set time: requests ${sustainedRequests}/s, plain messages ${sustainedMessages}/s, ratio ${round(sustainedRequests / sustainedMessages)}`,
         `acknowledgements past the set time from: ${missedAt === null ? 'not reached' : `${missedAt}/s`}; worker capacity ${Math.round(workerCapacity)}/s${atBest?.answer ? `; at ${requestRate}/s answers p99 ${round(atBest.answer.p99)} ms (work ${options.workMs} ms)` : ''}`,
       ].join('\n'),
     );
@@ -296,6 +327,8 @@ async function main(): Promise<void> {
         baselineMessagesPerSec: baselineRate,
         ratio: round(ratio),
         missedSetTimeFrom: missedAt,
+        sustainedRequestsPerSec: sustainedRequests,
+        sustainedMessagesPerSec: sustainedMessages,
         ackP99AtBest: atBest ? round(atBest.latency.p99) : null,
         answerP99AtBest: atBest?.answer ? round(atBest.answer.p99) : null,
       }),

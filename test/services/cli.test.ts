@@ -54,16 +54,18 @@ describe('parley service add / list / edit / rotate-token', () => {
     const edited = await parley(['service', 'edit', '--handle', 'weather', '--name', 'Weather Now', '--ack-deadline', 'PT4S', '--plugin', 'echo'], env);
     expect(edited.code).toBe(0);
     expect((JSON.parse(edited.stdout) as { service: unknown }).service).toMatchObject({ displayName: 'Weather Now', ackDeadlineMs: 4000, handler: { type: 'plugin', name: 'echo' }, menu: [{ key: 'today' }] });
-    for (const [args, message] of [
+    const refused: [string[], RegExp][] = [
       [['--handle', 'weather'], /something to change/],
       [['--handle', 'nosuch', '--name', 'X'], /No such service/],
       [['--handle', 'weather', '--workers', '--plugin', 'echo'], /at most one of/],
       [['--handle', 'weather', '--menu', '[{"key":"a","label":"A"},{"key":"a","label":"B"}]'], /keys must be unique/],
-    ] as [string[], RegExp][]) {
-      const result = await parley(['service', 'edit', ...args], env);
-      expect([args, result.code]).toEqual([args, 2]);
-      expect(result.stderr).toMatch(message);
-    }
+    ];
+    // Refusals change nothing, so they may run at once (each is a process start).
+    const results = await Promise.all(refused.map(([args]) => parley(['service', 'edit', ...args], env)));
+    refused.forEach(([args, message], i) => {
+      expect([args, results[i]!.code]).toEqual([args, 2]);
+      expect(results[i]!.stderr).toMatch(message);
+    });
 
     const rotated = await parley(['service', 'rotate-token', '--handle', 'weather'], env);
     expect(rotated.code).toBe(0);
@@ -72,5 +74,5 @@ describe('parley service add / list / edit / rotate-token', () => {
     expect(token).not.toBe(created.token);
     const list2 = await parley(['service', 'list'], env);
     expect(list2.stdout).toMatch(/weather\s+plugin echo\s+set time 4000 ms\s+Weather Now/);
-  }, 120_000);
+  }, 240_000);
 });

@@ -93,6 +93,11 @@ export class ServiceAccountsService {
   private readonly plugins = new Map<string, ServicePlugin>();
   /** Service accounts known here; their events are not stored (see EventLog.keepNoStreamFor). */
   private readonly serviceIds = new Set<string>();
+  /**
+   * Accounts known not to be services: a direct message to one needs no lookup. An account never
+   * becomes a service (a service is a new account), so this never goes stale; it is only bounded.
+   */
+  private readonly notServices = new Set<string>();
   private baseUrl: string;
   /** All services' open requests, as last counted, plus those this node queued since (see openTotal). */
   private total = { n: 0, countedAt: -Infinity };
@@ -335,9 +340,13 @@ export class ServiceAccountsService {
   private async onMessage(trx: Tx, emit: Emit, now: number, actor: Actor, message: MessagesTable, members: string[]): Promise<void> {
     if (members.length !== 2) return;
     const other = members.find((m) => m !== actor.accountId);
-    if (!other) return;
+    if (!other || this.notServices.has(other)) return;
     const service = await findService(trx, other);
-    if (!service) return;
+    if (!service) {
+      if (this.notServices.size >= 100_000) this.notServices.clear();
+      this.notServices.add(other);
+      return;
+    }
     // Created on another node since this one started.
     this.serviceIds.add(service.account_id);
     await this.intake(trx, emit, now, service, actor, {
@@ -550,7 +559,7 @@ export class ServiceAccountsService {
     return this.events.transact(async (trx, emit, now) => {
       const { row, service } = await this.holder(trx, requestId, input.token, now);
       if (row.reply_uses >= this.config.serviceReplyTokenUses) throw new AppError('REPLY_TOKEN_EXPIRED', `A reply token allows ${this.config.serviceReplyTokenUses} replies.`);
-      await this.checkWindow(trx, service, row.account_id, now);
+      await this.checkWindow(trx, service, row, now);
       const message = await this.deliver(trx, emit, now, service, row, input.content);
       await trx
         .updateTable('service_requests')
@@ -588,7 +597,10 @@ export class ServiceAccountsService {
     return { row, service: (await findService(trx, row.service_id))! };
   }
 
-  private async checkWindow(trx: Tx, service: ServiceRow, accountId: string, now: number): Promise<void> {
+  private async checkWindow(trx: Tx, service: ServiceRow, row: RequestRow, now: number): Promise<void> {
+    // The user's last request is no older than this one: within its window, no need to look.
+    if (now <= Number(row.received_at) + Number(service.reply_window_ms)) return;
+    const accountId = row.account_id;
     const last = await trx
       .selectFrom('service_requests')
       .select((eb) => eb.fn.max<number>('received_at').as('at'))
