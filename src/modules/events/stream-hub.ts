@@ -52,9 +52,12 @@ export class StreamHub {
     };
   }
 
-  /** Which of `accountIds` have a socket open on any node. */
+  /** Which of `accountIds` have a socket open on any node; none while the registry is unreachable (Redis down). */
   online(accountIds: string[]): Promise<Set<string>> {
-    return this.presence.online(accountIds);
+    return this.presence.online(accountIds).catch((err: Error) => {
+      this.onError(err);
+      return new Set<string>();
+    });
   }
 
   onConnectionChange(hook: (accountId: string, online: boolean) => void): void {

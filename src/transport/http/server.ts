@@ -20,8 +20,12 @@ import { coercingAjv, describeErrors, findNul, strictAjv } from '../../protocol/
 import type { Services } from '../../services.js';
 import { streamRoute } from '../ws/stream.js';
 import { bearerToken } from './auth.js';
+import { drainWritesOnClose } from './drain.js';
 import { createMetrics } from './metrics.js';
 import { webRoutes } from './web.js';
+
+/** How long a stopping node lets running writes finish. */
+const DRAIN_MS = 10_000;
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -96,6 +100,7 @@ export async function buildHttpServer(s: Services): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
+  drainWritesOnClose(app, s.clock, DRAIN_MS);
   await app.register(websocket, {
     options: { maxPayload: s.config.maxFrameBytes },
     // Going away (1001) tells clients to reconnect, possibly to another node, and resume.
