@@ -35,7 +35,6 @@ describe('parley provider credit / adjust, parley consent', () => {
 
     const adjusted = await parley(['provider', 'adjust', 'shop', '--points', '25', '--reason', 'long-standing partner'], env);
     expect(adjusted.stdout).toContain('adjustment 25, score now 75 (high)');
-    expect((await parley(['provider', 'credit', 'shop'], env)).stdout).toContain('adjustment by cli at');
 
     for (const args of [['provider', 'credit'], ['provider', 'adjust', 'shop', '--points', '101', '--reason', 'x'], ['provider', 'adjust', 'shop', '--points', '5'], ['consent']]) {
       const result = await parley(args, env);
@@ -44,5 +43,5 @@ describe('parley provider credit / adjust, parley consent', () => {
     const missing = await parley(['provider', 'credit', 'nobody'], env);
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('No such provider account')]);
     expect((await parley(['consent', '--account', 'shop'], env)).stdout).toContain('no consent entries');
-  }, 120_000);
+  }, 240_000);
 });
