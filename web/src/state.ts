@@ -18,9 +18,11 @@ export type Route =
   | { name: 'new' }
   | { name: 'settings' }
   | { name: 'outbox' }
-  | { name: 'offers'; tab: OffersTab };
+  | { name: 'offers'; tab: OffersTab }
+  | { name: 'orders'; tab: OrdersTab };
 
 export type OffersTab = 'inbox' | 'interests' | 'vouchers' | 'provider';
+export type OrdersTab = 'catalogue' | 'mine' | 'provider' | 'credit';
 
 export interface Session {
   token: string;
@@ -143,6 +145,8 @@ export function parseRoute(path: string): Route {
   if (chat?.[1]) return { name: 'chat', id: decodeURIComponent(chat[1]) };
   const offers = /^\/offers(?:\/(interests|vouchers|provider))?\/?$/.exec(path);
   if (offers) return { name: 'offers', tab: (offers[1] as OffersTab | undefined) ?? 'inbox' };
+  const orders = /^\/orders(?:\/(mine|provider|credit))?\/?$/.exec(path);
+  if (orders) return { name: 'orders', tab: (orders[1] as OrdersTab | undefined) ?? 'catalogue' };
   switch (path.replace(/\/$/, '')) {
     case '/login':
       return { name: 'login' };

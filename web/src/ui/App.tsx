@@ -5,6 +5,7 @@ import { ChatView } from './Chat.js';
 import { Sidebar } from './Sidebar.js';
 import { NewChat, Outbox, Settings } from './Pages.js';
 import { OffersRoute } from './offers/entry.js';
+import { OrdersRoute } from './orders/entry.js';
 
 export function App() {
   const s = useAppState();
@@ -39,6 +40,8 @@ export function App() {
           <Outbox />
         ) : route.name === 'offers' ? (
           <OffersRoute tab={route.tab} />
+        ) : route.name === 'orders' ? (
+          <OrdersRoute tab={route.tab} />
         ) : (
           <div class="empty-main">
             <h2 tabIndex={-1}>Welcome, {s.session.me.displayName}</h2>

@@ -4,6 +4,7 @@ import type { Conversation } from '../../../sdk/index.js';
 import { Avatar, ConnectionBadge, Link } from './common.js';
 import { Ticks } from './Ticks.js';
 import { OffersNavLink } from './offers/entry.js';
+import { OrdersNavLink } from './orders/entry.js';
 
 export function Sidebar() {
   const s = state;
@@ -26,6 +27,7 @@ export function Sidebar() {
           ＋ New chat
         </Link>
         <OffersNavLink />
+        <OrdersNavLink />
         <Link href="/settings" class="nav-link" aria-current={route.name === 'settings' ? 'page' : undefined}>
           Settings
         </Link>
