@@ -22,6 +22,7 @@ function rng(seed: number): () => number {
 const CATEGORIES = ['doc', 'img', 'vid', 'aud'];
 const COLORS = ['red', 'green', 'blue'];
 const TAGS = ['a', 'b', 'c', 'd', 'e'];
+const PAD = Array.from({ length: 40 }, (_, i) => `pad${i}`);
 
 function generators(r: () => number) {
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -82,8 +83,24 @@ describe('matching: inverted index + predicate against a brute-force reference',
         // The check matching runs on a candidate as stored (tags and predicate as JSON text).
         expect(storedInterestMatches(JSON.stringify(tags), JSON.stringify(predicate), new Set(offerTags), attributes)).toBe(reference);
         if (reference) expect(filed.some((t) => offerTerms(attributes, offerTags).includes(t)), JSON.stringify({ predicate, tags, attributes, offerTags })).toBe(true);
+        // The same offer with too many attribute terms to spell out pairs (no predicate reads "pad").
+        if (reference) expect(filed.some((t) => offerTerms({ ...attributes, pad: PAD }, offerTags).includes(t)), JSON.stringify({ predicate, tags, attributes, offerTags })).toBe(true);
       }
     }
+  });
+
+  it('an interest needing two equality fields is filed under their pairs; an offer with too many attributes to pair finds it through the anchors', () => {
+    const predicate = { category: 'doc', region: { $in: ['north', 'south'] }, price: { $lte: 10 } };
+    const filed = interestTerms([], predicate);
+    expect(filed.filter((t) => t.startsWith('p:'))).toHaveLength(2);
+    const small = { category: 'doc', region: 'south', price: 5 };
+    const other = { category: 'doc', region: 'east', price: 5 };
+    expect(filed.some((t) => offerTerms(small, []).includes(t))).toBe(true);
+    // Same category, another region: the pair keeps it from being a candidate at all.
+    expect(filed.some((t) => offerTerms(other, []).includes(t))).toBe(false);
+    const big = { ...small, extra: Array.from({ length: 40 }, (_, i) => `x${i}`) };
+    expect(offerTerms(big, []).some((t) => t.startsWith('p:'))).toBe(false);
+    expect(filed.some((t) => offerTerms(big, []).includes(t))).toBe(true);
   });
 
   it('offers reach exactly the users a linear scan of every stored interest finds', async () => {

@@ -209,13 +209,38 @@ function fieldTerms(path: string, condition: unknown): string[] {
   return best;
 }
 
-/** Every term an offer carries: each scalar at each dotted path (arrays contribute each element), and its tags. */
+/**
+ * A pair of equality terms on two fields: an interest that needs both is filed under their pair,
+ * so an offer carrying only one of them (the same category, another region) never reads it.
+ */
+export const pairTerm = (a: string, b: string): string => `p:${JSON.stringify(a < b ? [a, b] : [b, a])}`;
+/** The single terms of a pair-filed interest, kept for offers with too many attributes to spell out their pairs. */
+export const anchorTerm = (term: string): string => `s:${term}`;
+// An offer with up to this many attribute terms spells out its pairs (≤ 496); beyond, it reads anchors.
+const OFFER_PAIR_TERMS = 32;
+// An interest is pair-filed only while its two smallest fields give at most this many pairs.
+const INTEREST_PAIRS = 16;
+
+/**
+ * Every term an offer carries: each scalar at each dotted path (arrays contribute each element),
+ * its tags, and the pairs of its attribute terms on different paths — or, for an offer with too
+ * many attribute terms for that, each attribute term's anchor.
+ */
 export function offerTerms(attributes: Attributes, tags: string[]): string[] {
   const terms = new Set<string>([MATCH_ALL]);
+  const byPath = new Map<string, string[]>();
+  let attributeTerms = 0;
   const walk = (value: unknown, path: string, depth: number) => {
     if (depth > MAX_DEPTH) return;
     if (isScalar(value)) {
-      if (path) terms.add(attributeTerm(path, value));
+      if (!path) return;
+      const term = attributeTerm(path, value);
+      if (terms.has(term)) return;
+      terms.add(term);
+      attributeTerms++;
+      const same = byPath.get(path);
+      if (same) same.push(term);
+      else byPath.set(path, [term]);
     } else if (Array.isArray(value)) {
       for (const v of value) walk(v, path, depth + 1);
     } else if (isPlainObject(value)) {
@@ -223,15 +248,42 @@ export function offerTerms(attributes: Attributes, tags: string[]): string[] {
     }
   };
   walk(attributes, '', 0);
+  if (attributeTerms <= OFFER_PAIR_TERMS) {
+    const groups = [...byPath.values()];
+    for (let i = 0; i < groups.length; i++) for (let j = i + 1; j < groups.length; j++) for (const a of groups[i]!) for (const b of groups[j]!) terms.add(pairTerm(a, b));
+  } else {
+    for (const group of byPath.values()) for (const term of group) terms.add(anchorTerm(term));
+  }
   for (const tag of tags) terms.add(tagTerm(tag));
   return [...terms];
 }
 
-/** Terms an interest is filed under: one of its tags if it has any (the offer must carry them all), else its predicate's. */
+/**
+ * Terms an interest is filed under: one of its tags if it has any (the offer must carry them all);
+ * else, when two fields of its predicate each need an equality term, the pairs of their terms and
+ * the anchors of its required terms; else its required terms; else the match-all term.
+ */
 export function interestTerms(tags: string[], predicate: Predicate): string[] {
   if (tags.length > 0) return [tagTerm(tags[0]!)];
   const terms = requiredTerms(predicate);
-  return terms.length > 0 ? terms : [MATCH_ALL];
+  if (terms.length === 0) return [MATCH_ALL];
+  const pairs = fieldPairs(predicate);
+  return pairs ? [...pairs, ...terms.map(anchorTerm)] : terms;
+}
+
+/** The pairs of the two top-level fields with the fewest terms, if there are two and not too many pairs. */
+function fieldPairs(predicate: Predicate): string[] | null {
+  const fields: string[][] = [];
+  for (const [key, value] of Object.entries(predicate)) {
+    if (key.startsWith('$') || !indexablePath(key)) continue;
+    const terms = fieldTerms(key, value);
+    if (terms.length > 0) fields.push(terms);
+  }
+  if (fields.length < 2) return null;
+  fields.sort((x, y) => x.length - y.length);
+  const [a, b] = [fields[0]!, fields[1]!];
+  if (a.length * b.length > INTEREST_PAIRS) return null;
+  return a.flatMap((x) => b.map((y) => pairTerm(x, y)));
 }
 
 /** The full check a stored candidate must pass: all its tags on the offer (tags and predicate as stored, JSON), its predicate true of the attributes. */
