@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { SettableClock } from '../offers/helpers.js';
 import { codeOf, events, imCode, provider, publish, until, user, wrong, type User } from './helpers.js';
 
 describe('verification codes (medium credit) over im, answered over HTTP', () => {
@@ -144,13 +145,23 @@ describe('verification codes (medium credit) over im, answered over HTTP', () =>
   });
 });
 
-describe('per-account failure cap with growing waits', () => {
+describe('per-account failure cap with growing waits (fake clock: frozen, moved by the test)', () => {
   let server: TestServer;
+  const clock = new SettableClock();
 
   beforeAll(async () => {
-    server = await startTestServer({ orderAccountFailureCap: 3, orderLockoutBaseMs: 400 });
+    clock.set('2030-01-01T00:00:00.000Z');
+    server = await startTestServer({ orderAccountFailureCap: 3, orderLockoutBaseMs: 60_000 }, clock);
   });
   afterAll(() => server?.close());
+
+  const lockedFor = async (p: Promise<unknown>) => {
+    const err = await p.then(
+      () => ({ code: 'OK', retryAfterMs: 0 }),
+      (e: { code: string; details?: { retryAfterMs: number } }) => ({ code: e.code, retryAfterMs: e.details?.retryAfterMs ?? 0 }),
+    );
+    return err;
+  };
 
   it('after the cap every try is refused for a while, even the right code; the next lockout waits twice as long', async () => {
     const admin = await user(server, 'admin');
@@ -159,17 +170,18 @@ describe('per-account failure cap with growing waits', () => {
     const { order } = await buyer.orders.order({ service: await publish(medium) });
     const code = await imCode(buyer, order.id);
     for (let i = 1; i <= 3; i++) expect(await codeOf(buyer.orders.confirm(order.id, wrong(code, i)))).toBe('ORDER_CODE_REJECTED');
-    const locked = await buyer.orders.confirm(order.id, code).catch((e: { code: string; details: { retryAfterMs: number } }) => e);
-    expect(locked).toMatchObject({ code: 'ORDER_CODES_LOCKED' });
-    expect((locked as { details: { retryAfterMs: number } }).details.retryAfterMs).toBeLessThanOrEqual(400);
-    await new Promise((r) => setTimeout(r, 450));
-    // Second lockout: 800 ms.
+    expect(await lockedFor(buyer.orders.confirm(order.id, code))).toEqual({ code: 'ORDER_CODES_LOCKED', retryAfterMs: 60_000 });
+    clock.set('2030-01-01T00:00:59.999Z');
+    expect((await lockedFor(buyer.orders.confirm(order.id, code))).code).toBe('ORDER_CODES_LOCKED');
+    clock.set('2030-01-01T00:01:00.000Z');
+    // Second lockout of the account: twice as long.
     const second = (await buyer.orders.order({ service: await publish(medium) })).order;
     const code2 = await imCode(buyer, second.id);
     for (let i = 1; i <= 3; i++) expect(await codeOf(buyer.orders.confirm(second.id, wrong(code2, i)))).toBe('ORDER_CODE_REJECTED');
-    const again = await buyer.orders.confirm(second.id, code2).catch((e: { code: string; details: { retryAfterMs: number } }) => e);
-    expect((again as { details: { retryAfterMs: number } }).details.retryAfterMs).toBeGreaterThan(400);
-    await new Promise((r) => setTimeout(r, 850));
+    expect(await lockedFor(buyer.orders.confirm(second.id, code2))).toEqual({ code: 'ORDER_CODES_LOCKED', retryAfterMs: 120_000 });
+    clock.set('2030-01-01T00:03:00.000Z');
     expect((await buyer.orders.confirm(second.id, code2)).status).toBe('active');
+    // The right code resets the account: the first order's code still works (3 of its 5 tries used).
+    expect((await buyer.orders.confirm(order.id, code)).status).toBe('active');
   });
 });
