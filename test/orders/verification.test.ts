@@ -14,8 +14,9 @@ describe('verification codes (medium credit) over im, answered over HTTP', () =>
   });
 
   beforeAll(async () => {
-    // A short code lifetime so expiry is seen in the test; the failure cap high enough not to interfere.
-    server = await startTestServer({ orderCodeTtlMs: 1500, orderAccountFailureCap: 50 });
+    // A code lifetime short enough to see expiry in the test, long enough for a loaded machine to answer
+    // in time in the others; the failure cap high enough not to interfere.
+    server = await startTestServer({ orderCodeTtlMs: 5000, orderAccountFailureCap: 50 });
     admin = await user(server, 'admin');
   });
   afterAll(() => server?.close());
@@ -33,7 +34,7 @@ describe('verification codes (medium credit) over im, answered over HTTP', () =>
     const buyer = await user(server);
     const { order } = await buyer.orders.order({ service: await publish(medium) });
     const code = await imCode(buyer, order.id);
-    await until(async () => (await buyer.orders.get(order.id)).status === 'expired', 10_000, 'order expired');
+    await until(async () => (await buyer.orders.get(order.id)).status === 'expired', 20_000, 'order expired');
     expect(await codeOf(buyer.orders.confirm(order.id, code))).toBe('ORDER_CODE_REJECTED');
     expect((await events(buyer, 'order.closed')).find((e) => e.data.order.id === order.id)?.data.reason).toBe('expired');
     expect((await admin.orders.credit(medium.handle)).inputs.failedVerifications).toBeGreaterThanOrEqual(1);
