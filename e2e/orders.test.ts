@@ -48,7 +48,8 @@ describe.skipIf(!run)('ordering in the web app', { timeout: 120_000 }, () => {
   let operatorTab: { context: BrowserContext; page: Page };
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    // A failure cap of 2 wrong codes per account, so the account lockout is reached in a few tries.
+    [server, browser] = await Promise.all([startTestServer({ orderAccountFailureCap: 2 }), launchChromium()]);
     operator = await user(server, 'ops'); // the first account: the administrator
     buyer = await user(server, 'buyer');
     // New providers score 50 (medium); the operator's adjustment puts the others in their bands.
@@ -145,6 +146,28 @@ describe.skipIf(!run)('ordering in the web app', { timeout: 120_000 }, () => {
     const sold = providerTab.page.getByTestId('sold-order').filter({ hasText: 'JOKES' });
     await until('the provider sees the order live', async () => (await text(sold.getByTestId('order-status'))) === 'Ordered');
     await until('the provider’s record counts it', async () => (await text(providerTab.page.getByTestId('credit-inputs'))).includes('Orders placed1'));
+  });
+
+  it('too many wrong codes from the account lock it: the dialog says how long to wait', async () => {
+    const page = buyerTab.page;
+    const dialog = await order(page, 'Joke of the day');
+    const orderId = (await dialog.getByTestId('order-dialog').getAttribute('data-order-id'))!;
+    const code = await until('the code', () => imCode(buyer, orderId));
+    const error = dialog.getByTestId('code-error');
+    for (const k of [1, 2]) {
+      await dialog.getByLabel('Code').fill(String((Number(code) + k) % 1_000_000).padStart(6, '0'));
+      await dialog.getByRole('button', { name: 'Confirm order' }).click();
+      await until(`wrong code ${k} refused`, async () => (await error.getAttribute('data-code')) === 'ORDER_CODE_REJECTED' && (await dialog.getByRole('button', { name: 'Confirm order' }).isEnabled()));
+    }
+    await dialog.getByLabel('Code').fill(code);
+    await dialog.getByRole('button', { name: 'Confirm order' }).click();
+    await until('the lockout', async () => (await error.getAttribute('data-code')) === 'ORDER_CODES_LOCKED');
+    expect(await text(error)).toMatch(/Too many wrong codes from your account\. Try again in (1 min( \d s)?|5\d s) \(at /);
+    expect(await dialog.getByRole('button', { name: 'Confirm order' }).isDisabled()).toBe(true);
+    expect((await buyer.orders.get(orderId)).status).toBe('pending');
+    await dialog.getByRole('button', { name: 'Decline' }).click();
+    await until('declined', async () => (await text(dialog.getByTestId('order-outcome'))).includes('you declined it'));
+    await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
   it('from a low-credit provider the order is refused with the reason', async () => {

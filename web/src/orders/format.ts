@@ -69,3 +69,11 @@ export function fromMinor(price: number, currency: string): string {
   const decimals = decimalsOf(currency);
   return decimals === 0 ? String(price) : (price / 10 ** decimals).toFixed(decimals);
 }
+
+/** A wait as people say it, to the second: "45 s", "1 min 30 s", "8 min". */
+export function waitText(ms: number): string {
+  const total = Math.max(1, Math.ceil(ms / 1000));
+  const min = Math.floor(total / 60);
+  const s = total % 60;
+  return min === 0 ? `${s} s` : s === 0 ? `${min} min` : `${min} min ${s} s`;
+}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { OrderView } from '../../../../sdk/index.js';
-import { clockTime, humanDuration } from '../../format.js';
-import { CHANNEL_TEXT, priceText, refusalText } from '../../orders/format.js';
+import { clockTime } from '../../format.js';
+import { CHANNEL_TEXT, priceText, refusalText, waitText } from '../../orders/format.js';
 import { orderNotices } from '../../orders/live.js';
 import { cancel, closeFlow, confirm, orderById, orders, resend, type OrderFlow } from '../../orders/store.js';
 import { FormError, Modal, useAction } from '../common.js';
@@ -132,7 +132,7 @@ function Verification(props: { order: OrderView; flow: OrderFlow }) {
       {!invalid && flow.error && (
         <p class="form-error" id="code-error" role="alert" data-testid="code-error" data-code={flow.error.code}>
           {flow.error.text}
-          {flow.error.retryAt && (wait > 0 ? ` Try again in ${humanDuration(Math.ceil(wait / 1000) * 1000)} (at ${clockTime(flow.error.retryAt)}).` : ' You can try again now.')}
+          {flow.error.retryAt && (wait > 0 ? ` Try again in ${waitText(wait)} (at ${clockTime(flow.error.retryAt)}).` : ' You can try again now.')}
         </p>
       )}
       {expiresIn !== null && <p class="hint">{expiresIn > 0 ? `The code is valid until ${clockTime(o.codeExpiresAt!)} (${Math.ceil(expiresIn / 1000)} s left).` : 'The code has expired.'}</p>}
