@@ -96,9 +96,11 @@ describe.skipIf(!run)('service accounts in the web app', { timeout: 90_000 }, ()
     await server?.close();
   });
 
-  it('a menu click shows a spinner that turns into the card answering it', async () => {
+  it('a service found on the New chat page: a menu click shows a spinner that turns into the card answering it', async () => {
     const { page } = carol;
-    await startDirectChat(page, 'shop');
+    // The "New chat" page lists the services.
+    await page.getByRole('link', { name: /New chat/ }).click();
+    await page.getByRole('region', { name: 'Services' }).getByRole('button', { name: 'Shop' }).click();
     const menu = page.getByRole('navigation', { name: 'Shop menu' });
     const release = gate('offer');
     await menu.getByRole('button', { name: 'Offers' }).click();

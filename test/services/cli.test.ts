@@ -40,11 +40,12 @@ describe('parley service add / list / edit / rotate-token', () => {
       [['--handle', 'badplugin', '--plugin', 'nope'], /in-process handler/],
       [['--handle', 'slow', '--workers', '--ack-deadline', 'PT5M'], /at most/],
     ];
-    for (const [args, message] of cases) {
-      const result = await parley(['service', 'add', ...args], env);
-      expect([args, result.code]).toEqual([args, 2]);
-      expect(result.stderr).toMatch(message);
-    }
+    // Refusals store nothing, so they may run at once (each is a process start, slow on a busy machine).
+    const added2 = await Promise.all(cases.map(([args]) => parley(['service', 'add', ...args], env)));
+    cases.forEach(([args, message], i) => {
+      expect([args, added2[i]!.code]).toEqual([args, 2]);
+      expect(added2[i]!.stderr).toMatch(message);
+    });
 
     const list = await parley(['service', 'list'], env);
     expect(list.code).toBe(0);
@@ -60,7 +61,7 @@ describe('parley service add / list / edit / rotate-token', () => {
       [['--handle', 'weather', '--workers', '--plugin', 'echo'], /at most one of/],
       [['--handle', 'weather', '--menu', '[{"key":"a","label":"A"},{"key":"a","label":"B"}]'], /keys must be unique/],
     ];
-    // Refusals change nothing, so they may run at once (each is a process start).
+    // As above: at once.
     const results = await Promise.all(refused.map(([args]) => parley(['service', 'edit', ...args], env)));
     refused.forEach(([args, message], i) => {
       expect([args, results[i]!.code]).toEqual([args, 2]);

@@ -3,6 +3,7 @@ import type { Device, OutboxItem } from '../../../sdk/index.js';
 import { fullTime } from '../format.js';
 import { client, createGroup, errorText, setMe, signOut, startDirect, state, toast, updateMe } from '../state.js';
 import { FormError, Link, useAction } from './common.js';
+import { ServiceDirectory } from './ServiceDirectory.js';
 
 function PageHead(props: { title: string }) {
   return (
@@ -49,6 +50,7 @@ export function NewChat() {
           Start chat
         </button>
       </form>
+      <ServiceDirectory />
       <form
         class="card"
         onSubmit={(e) => {
