@@ -5,7 +5,7 @@
  */
 import { OrdersApi, ParleyError } from '../../../sdk/index.js';
 import type { CatalogueBody, CatalogueServiceView, CatalogueUpdateBody, EventData, InteractionChannel, Interaction, OrderView, ProviderCreditEntry, ProviderCreditView, StreamEvent } from '../../../sdk/index.js';
-import { client, errorText, notify, onSessionEnd, onStreamEvent, state } from '../state.js';
+import { client, errorText, newClientId, notify, onSessionEnd, onStreamEvent, state } from '../state.js';
 
 export const api = new OrdersApi(client);
 
@@ -126,7 +126,7 @@ async function refreshCredit(): Promise<void> {
 // ── ordering ───────────────────────────────────────────────────────────────────────────────────
 
 export async function order(service: string, channel: InteractionChannel): Promise<void> {
-  const result = await api.order({ service, channel, clientId: crypto.randomUUID() });
+  const result = await api.order({ service, channel, clientId: newClientId() });
   keep(result.order);
   if (result.order.refusal) orders.refusals.set(result.order.id, result.order.refusal);
   orders.flow = { orderId: result.order.id, interaction: result.interaction, requested: channel };
