@@ -4,7 +4,7 @@
  * target data is sealed and opened here, on the device, through the SDK's WebCrypto code; the
  * server only ever holds ciphertext, its own share, and shares sealed to device keys.
  */
-import { OffersApi, ParleyError, sealOfferData } from '../../../sdk/index.js';
+import { fromBase64Url, OffersApi, ParleyError, sealOfferData } from '../../../sdk/index.js';
 import type { CreditView, EventData, InterestBody, InterestView, OfferBody, OfferView, ProviderOfferView, ReceivedOfferView, StreamEvent, VoucherView } from '../../../sdk/index.js';
 import type { JSONWebKeySet } from 'jose';
 import { client, errorText, notify, state, toast } from '../state.js';
@@ -261,11 +261,19 @@ export async function redeem(voucher: VoucherView): Promise<void> {
 
 let jwks: Promise<JSONWebKeySet> | undefined;
 
+/** Whether the voucher points to a page rather than sealed data (read from its claims; opening verifies them). */
+export function carriesLink(voucher: VoucherView): boolean {
+  try {
+    return 'link' in (JSON.parse(new TextDecoder().decode(fromBase64Url(voucher.token.split('.')[1] ?? ''))) as object);
+  } catch {
+    return false;
+  }
+}
+
 /** Verifies the voucher, then opens its data with the server's share (in the voucher) and the provider's (sealed to this device). */
 export async function openVoucher(voucher: VoucherView): Promise<void> {
   try {
-    const offer = offerOf(voucher);
-    if (offer?.link) {
+    if (carriesLink(voucher)) {
       const { link } = await api.voucherData(voucher.id);
       offers.opened.set(voucher.id, { link: link ?? '' });
       return;

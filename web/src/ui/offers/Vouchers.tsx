@@ -73,7 +73,7 @@ function Voucher(props: { voucher: VoucherView }) {
       )}
       <FormError error={open.error || act.error} />
       <div class="buttons">
-        {v.status !== 'rejected' && (offer?.hasData || offer?.link) && opened?.text === undefined && !opened?.link && (
+        {v.status !== 'rejected' && opened?.text === undefined && opened?.link === undefined && !opened?.download && (
           <button type="button" class="primary" disabled={open.busy} onClick={() => void open.run()}>
             Open
           </button>
