@@ -133,7 +133,8 @@ describe('matching: inverted index + predicate against a brute-force reference',
       const u = users.find((x) => x.user.accountId === someone[0])!.user;
       expect(await eventsOf(u, 'offer')).toHaveLength(someone[1]);
     }
-  });
+    // 30 accounts (scrypt) and 60 publishes: past the default 30 s on a busy machine.
+  }, 90_000);
 
   it('an expired or deleted interest no longer matches; replacing an interest by name re-files it', async () => {
     const [u, provider] = await Promise.all([user(server, 'x'), user(server, 'xp')]);
