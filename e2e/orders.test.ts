@@ -186,8 +186,15 @@ describe.skipIf(!run)('ordering in the web app', { timeout: 120_000 }, () => {
   it('the operator sees every provider’s credit inputs and adjusts a score', async () => {
     const page = operatorTab.page;
     await openOrders(page, 'Provider credit');
+    const row = (p: User) => page.getByTestId('provider-row').filter({ hasText: `@${p.handle}` });
+    expect(await page.getByTestId('provider-row').count()).toBe(3);
+    // Every input of every provider in one table: placed, completed, ≤ 24 h, complaints, failed verifications, refunds, age, adjustment.
+    expect((await row(medium).locator('td').allTextContents()).slice(1, 9)).toEqual(['1', '1', '0', '0', '1', '0', '0', '0']);
+    expect(await text(row(low).locator('td').first())).toMatch(/^25\s*low$/);
+
     const card = (p: User) => page.getByTestId('provider-credit').filter({ hasText: `@${p.handle}` });
-    expect(await page.getByTestId('provider-credit').count()).toBe(3);
+    await row(low).getByRole('button', { name: `Details for @${low.handle}` }).click();
+    await row(medium).getByRole('button', { name: `Details for @${medium.handle}` }).click();
     expect(await text(card(low).getByTestId('credit-score'))).toBe('25');
     expect(await text(card(low).getByTestId('credit-adjustment'))).toContain('-25');
     const inputs = await text(card(medium).getByTestId('credit-inputs'));
