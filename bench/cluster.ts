@@ -139,6 +139,11 @@ async function measure(config: Configuration, options: Options): Promise<Measure
   }
 }
 
+/** Messages per CPU-second of the server side: throughput divided by the cores it used. */
+function perCpuSecond(r: Measured): string {
+  return r.serverCpuPct ? (r.peak.throughput / (r.serverCpuPct / 100)).toFixed(0) : '-';
+}
+
 function report(results: Measured[], options: Options, load: number[]): void {
   const sqlite = results.find((r) => r.config.engine === 'sqlite')!;
   const pgOne = results.find((r) => r.config.engine === 'postgres' && r.config.redis && r.config.nodes === 1);
@@ -147,15 +152,15 @@ function report(results: Measured[], options: Options, load: number[]): void {
     '',
     `Cluster benchmark — ${options.clients} clients = ${options.clients / 2} pairs (one-way, send and mark read over the stream socket), closed loop window ${options.window}, ${options.durationS} s measured after ${options.warmupS} s warm-up; ${availableParallelism()} cores shared by every node, PostgreSQL, Redis and the load generator; load average before ${load.map((l) => l.toFixed(2)).join(' ')}`,
     '',
-    `${'configuration'.padEnd(34)} ${'msgs/s'.padStart(8)} ${'vs SQLite'.padStart(9)} ${'vs 1 PG'.padStart(8)} ${'deliv p50'.padStart(9)} ${'deliv p99'.padStart(9)} ${'read p99'.padStart(9)} ${'server'.padStart(7)} ${'other'.padStart(6)} ${'lost'.padStart(5)}`,
+    `${'configuration'.padEnd(34)} ${'msgs/s'.padStart(8)} ${'vs SQLite'.padStart(9)} ${'vs 1 PG'.padStart(8)} ${'deliv p50'.padStart(9)} ${'deliv p99'.padStart(9)} ${'read p99'.padStart(9)} ${'server'.padStart(7)} ${'per CPU-s'.padStart(9)} ${'other'.padStart(6)} ${'unfinished'.padStart(10)}`,
     ...results.map((r) => {
       const p = r.peak;
       const vsSqlite = (p.throughput / sqlite.peak.throughput).toFixed(2);
       const vsPg = pgOne && r.config.engine === 'postgres' && r.config.redis ? (p.throughput / pgOne.peak.throughput).toFixed(2) : '-';
       const pct = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v)}%`);
-      return `${r.config.name.padEnd(34)} ${round(p.throughput).toFixed(0).padStart(8)} ${vsSqlite.padStart(9)} ${vsPg.padStart(8)} ${ms(p.delivered.p50)} ${ms(p.delivered.p99)} ${ms(p.read.p99)} ${pct(r.serverCpuPct).padStart(7)} ${pct(p.cpu.rest).padStart(6)} ${String(p.errors + p.incomplete).padStart(5)}`;
+      return `${r.config.name.padEnd(34)} ${round(p.throughput).toFixed(0).padStart(8)} ${vsSqlite.padStart(9)} ${vsPg.padStart(8)} ${ms(p.delivered.p50)} ${ms(p.delivered.p99)} ${ms(p.read.p99)} ${pct(r.serverCpuPct).padStart(7)} ${perCpuSecond(r).padStart(9)} ${pct(p.cpu.rest).padStart(6)} ${String(p.errors + p.incomplete).padStart(10)}`;
     }),
-    '(latencies in ms; server = every node plus its PostgreSQL backends, % of one core; other = the rest of the machine; lost = failed + never completed)',
+    '(latencies in ms; server = every node plus its PostgreSQL backends, % of one core; per CPU-s = messages per second of that CPU, the cost that holds on a machine busy with other work; other = the rest of the machine; unfinished = sends that failed or whose read receipt had not come back 15 s after the window)',
   ];
   if (pgOne) lines.push('', `ratio one PostgreSQL node (with Redis) / one SQLite node: ${round(pgOne.peak.throughput / sqlite.peak.throughput)}`);
   console.log(lines.join('\n'));
@@ -177,8 +182,10 @@ function report(results: Measured[], options: Options, load: number[]): void {
         p99DeliveredMs: round(r.peak.delivered.p99),
         p99ReadMs: round(r.peak.read.p99),
         serverCpuPct: r.serverCpuPct === undefined ? null : Math.round(r.serverCpuPct),
+        messagesPerServerCpuSecond: r.serverCpuPct ? round(r.peak.throughput / (r.serverCpuPct / 100)) : null,
         otherCpuPct: r.peak.cpu.rest === undefined ? null : Math.round(r.peak.cpu.rest),
-        lost: r.peak.errors + r.peak.incomplete,
+        failed: r.peak.errors,
+        unfinished: r.peak.incomplete,
       })),
       ratioPostgresToSqlite: pgOne ? round(pgOne.peak.throughput / sqlite.peak.throughput) : null,
     }),
