@@ -11,7 +11,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imCode, provider, user, type User } from '../test/orders/helpers.js';
+import { events, imCode, provider, user, type User } from '../test/orders/helpers.js';
 import { startTestServer, type TestServer } from '../test/support/server.js';
 import { chromiumAvailable, launchChromium, logIn, newPage, screenshot, until } from './support/browser.js';
 
@@ -135,7 +135,19 @@ describe.skipIf(!run)('ordering in the web app', { timeout: 120_000 }, () => {
     expect(await text(error)).toMatch(/wrong, expired or already used/);
     await screenshot(page, '42-orders-verification');
 
-    await dialog.getByLabel('Code').fill(code);
+    // Closed, then reopened from My orders, where the order waits for its code; a new code replaces the first.
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await openOrders(page, 'My orders');
+    await page.getByTestId('my-orders').getByTestId('order').filter({ hasText: 'Joke of the day' }).getByRole('button', { name: 'Enter code' }).click();
+    const codeNotices = async () => (await events(buyer, 'order.notice')).filter((e) => e.data.orderId === orderId).length;
+    expect(await codeNotices()).toBe(1);
+    await dialog.getByRole('button', { name: 'Send a new code' }).click();
+    await until('the resend is said', async () => (await text(dialog)).includes('the earlier code no longer works'));
+    await until('the second code', async () => (await codeNotices()) === 2);
+    const code2 = await imCode(buyer, orderId);
+    expect(await dialog.getByTestId('code-error').count()).toBe(0);
+
+    await dialog.getByLabel('Code').fill(code2);
     await dialog.getByRole('button', { name: 'Confirm order' }).click();
     const outcome = dialog.getByTestId('order-outcome');
     await outcome.waitFor();

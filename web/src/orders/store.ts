@@ -181,7 +181,7 @@ export async function resend(orderId: string): Promise<void> {
   const flow = orders.flow;
   try {
     keep(await api.resend(orderId));
-    if (flow?.orderId === orderId) orders.flow = { ...flow, resent: true };
+    if (flow?.orderId === orderId) orders.flow = { orderId, interaction: flow.interaction, requested: flow.requested, resent: true };
   } catch (err) {
     if (flow?.orderId === orderId) orders.flow = { ...flow, error: codeError(err) };
   }
