@@ -17,7 +17,7 @@ export function RichReply(props: { content: MessageContent; message: Message }) 
       );
     case 'card':
       return (
-        <div class="card" data-testid="reply-card">
+        <div class="card reply-card" data-testid="reply-card">
           {c.imageUrl && <img class="card-image" src={c.imageUrl} alt="" loading="lazy" />}
           <p class="card-title" dir="auto">
             {c.url ? (
