@@ -21,7 +21,7 @@ describe.runIf(runs)('cluster: rate limits and caps hold across nodes', () => {
   beforeAll(async () => {
     database = await freshPostgresDatabase();
     for (let i = 0; i < 2; i++) {
-      nodes.push(await startTestServer({ databaseUrl: database.url, nodeId: `limits-${i}`, transfersPerMinute: 5, fallbackPerRecipientPerHour: 2, serviceRatePerMinute: 3 }));
+      nodes.push(await startTestServer({ databaseUrl: database.url, nodeId: `limits-${i}`, transfersPerMinute: 5, userQuotaBytes: 1_000_000, fallbackPerRecipientPerHour: 2, serviceRatePerMinute: 3 }));
     }
     admin = await nodes[0]!.user('limit-admin');
   }, 60_000);
@@ -53,6 +53,18 @@ describe.runIf(runs)('cluster: rate limits and caps hold across nodes', () => {
     const result = outcomes(settled);
     expect(result.filter((r) => r === 'ok')).toHaveLength(5);
     expect(result.filter((r) => r !== 'ok').every((r) => r === 'RATE_LIMITED')).toBe(true);
+  });
+
+  it('storage quota: two 600 kB files requested at once through two nodes with 1 MB left, one allowed', async () => {
+    const [onA, onB] = await userOnBoth('limit-quota');
+    await nodes[0]!.user('limit-quota-peer');
+    const conversation = await onA.openDirect('limit-quota-peer');
+    const settled = await Promise.allSettled(
+      [onA, onB].map((client, i) =>
+        client.requestTransfer({ sha256: createHash('sha256').update(`big file ${i}`).digest('hex'), size: 600_000, name: `big${i}.bin`, mime: 'application/octet-stream', to: conversation.id }),
+      ),
+    );
+    expect(outcomes(settled).sort()).toEqual(['QUOTA_EXCEEDED', 'ok']);
   });
 
   it('fallback SMS per recipient per hour: fallbacks for 8 messages asked at once through two nodes, 2 go out', async () => {

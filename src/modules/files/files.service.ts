@@ -102,7 +102,6 @@ export class FilesService {
     }
     await requireMember(this.db, input.to, actor.accountId);
     const now = this.clock.now();
-    await this.checkQuota(actor.accountId, input.sha256, input.size);
 
     const { nonce, ranges } = newChallenge(input.size, this.config.proofRanges, this.config.proofRangeBytes);
     const row: TransfersTable = {
@@ -138,6 +137,7 @@ export class FilesService {
         .where('created_at', '>', now - 60_000)
         .executeTakeFirstOrThrow();
       if (Number(recent.n) >= this.config.transfersPerMinute) throw new AppError('RATE_LIMITED', `At most ${this.config.transfersPerMinute} transfer requests per minute.`);
+      await this.checkQuota(trx, actor.accountId, input.sha256, input.size, now);
       await trx.insertInto('transfers').values(row).execute();
     });
 
@@ -474,12 +474,14 @@ export class FilesService {
 
   /**
    * Storage a user accounts for: the distinct files attached to their live messages plus their
-   * open uploads. A file they already account for costs nothing more.
+   * transfers in progress (a live challenge may become a delivered file without an upload, so it
+   * holds its size too). A file they already account for costs nothing more. Runs under the
+   * account's lock, so transfers requested at once, on any node, cannot share the same headroom.
    */
-  private async checkQuota(accountId: string, sha256: string, size: number): Promise<void> {
+  private async checkQuota(trx: Executor, accountId: string, sha256: string, size: number, now: number): Promise<void> {
     const quota = this.config.userQuotaBytes;
     if (quota <= 0) return;
-    const files = this.db
+    const files = trx
       .selectFrom('messages')
       .select(['attachment_sha256', 'attachment_size'])
       .distinct()
@@ -487,11 +489,11 @@ export class FilesService {
       .where('deleted_at', 'is', null)
       .where('attachment_sha256', 'is not', null)
       .as('f');
-    const sent = await this.db
+    const sent = await trx
       .selectFrom(files)
       .select((eb) => [eb.fn.sum<number | string | null>('f.attachment_size').as('bytes'), eb.fn.countAll<number>().as('n')])
       .executeTakeFirstOrThrow();
-    const already = await this.db
+    const already = await trx
       .selectFrom('messages')
       .select('id')
       .where('sender_id', '=', accountId)
@@ -499,11 +501,11 @@ export class FilesService {
       .where('deleted_at', 'is', null)
       .limit(1)
       .executeTakeFirst();
-    const open = await this.db
+    const open = await trx
       .selectFrom('transfers')
       .select((eb) => eb.fn.sum<number | string | null>('size').as('bytes'))
       .where('account_id', '=', accountId)
-      .where('status', '=', 'uploading')
+      .where((eb) => eb.or([eb('status', '=', 'uploading'), eb.and([eb('status', '=', 'challenge'), eb('expires_at', '>', now)])]))
       .executeTakeFirstOrThrow();
     const used = Number(sent.bytes ?? 0) + Number(open.bytes ?? 0);
     if (!already && used + size > quota) throw new AppError('QUOTA_EXCEEDED', `The file would exceed your storage quota (${used} of ${quota} bytes used).`);
