@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startChild, type Child } from './lib/children.js';
+import { startParleyServer, type Child } from './lib/children.js';
 import { cumulativeCpuSeconds, pidsWithCommandLine, waitForQuietMachine } from './lib/cpu.js';
 import { Flow, type PhaseResult } from './lib/flow.js';
 import { ParleyDriver } from './lib/parley-driver.js';
@@ -86,25 +86,9 @@ interface Measured {
   serverCpuPct: number | undefined;
 }
 
-/** The child's environment: ours minus every Parley setting, plus exactly the ones we choose. */
-function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('PARLEY_') || ['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL'].includes(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...settings };
-}
 
 function startNode(i: number, dataDir: string, databaseUrl: string, redisUrl: string): Promise<Child> {
-  return startChild({
-    name: `parley node ${i}`,
-    script: 'src/main.ts',
-    args: ['serve'],
-    env: childEnv({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, PARLEY_NODE_ID: `bench-${i}`, PARLEY_LOG_LEVEL: 'info' }),
-    readyUrl: (line) => (line.includes('Parley listening on') ? /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1] : undefined),
-    readyTimeoutMs: 60_000,
-  });
+  return startParleyServer({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, PARLEY_NODE_ID: `bench-${i}` }, { name: `parley node ${i}` });
 }
 
 async function measure(config: Configuration, options: Options): Promise<Measured> {

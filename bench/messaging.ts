@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startChild, type Child } from './lib/children.js';
+import { childEnv, startChild, startParleyServer, type Child } from './lib/children.js';
 import { cumulativeCpuSeconds, pidsWithCommandLine, waitForQuietMachine } from './lib/cpu.js';
 import { EchoDriver } from './lib/echo-driver.js';
 import { Flow, type PhaseOptions, type PhaseResult } from './lib/flow.js';
@@ -165,37 +165,15 @@ class Cleanup {
   }
 }
 
-/** The child's environment: ours minus every Parley setting, plus exactly the ones we choose. */
-function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('PARLEY_') || ['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL'].includes(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...settings };
-}
 
 function startParley(options: Options, scratchDir: string, databaseUrl: string, sqlCountFile: string): Promise<Child> {
   const nodeArgs: string[] = [];
   if (options.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${join(scratchDir, 'profile')}`);
   if (options.countSql) nodeArgs.push('--import', pathToFileURL(join(import.meta.dirname, 'lib', 'sql-counter.ts')).href);
-  return startChild({
-    name: 'parley',
-    script: 'src/main.ts',
-    args: ['serve'],
-    nodeArgs,
-    env: childEnv({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: join(scratchDir, 'data'),
-      DATABASE_URL: databaseUrl,
-      PARLEY_LOG_LEVEL: 'info',
-      PARLEY_SQLITE_SYNCHRONOUS: options.synchronous,
-      BENCH_SQL_COUNT_FILE: sqlCountFile,
-    }),
-    readyUrl: (line) => (line.includes('Parley listening on') ? /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1] : undefined),
-    readyTimeoutMs: 60_000,
-  });
+  return startParleyServer(
+    { DATA_DIR: join(scratchDir, 'data'), DATABASE_URL: databaseUrl, PARLEY_SQLITE_SYNCHRONOUS: options.synchronous, BENCH_SQL_COUNT_FILE: sqlCountFile },
+    { nodeArgs },
+  );
 }
 
 function startEcho(): Promise<Child> {

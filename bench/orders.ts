@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OrdersApi, type OutboxItem } from '../sdk/index.js';
 import { createNodeClient, type ParleyClient } from '../sdk/node.js';
-import { startChild, type Child } from './lib/children.js';
+import { startParleyServer, type Child } from './lib/children.js';
 import { keepAliveFetch } from './lib/http-fetch.js';
 import { forEachLimited } from './lib/pool.js';
 import { createScratchDatabase, type ScratchDatabase } from './lib/postgres.js';
@@ -64,14 +64,6 @@ interface PhaseResult {
   http?: LatencySummary;
 }
 
-function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('PARLEY_') || ['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL'].includes(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...settings };
-}
 
 /**
  * Reads codes from the outbox SMS channel for everyone: one administrator poll serves all waiting
@@ -157,14 +149,7 @@ async function main(): Promise<void> {
       db = await createScratchDatabase(args['postgres-url']!);
       cleanups.push(() => db!.drop());
     }
-    const server: Child = await startChild({
-      name: 'parley',
-      script: 'src/main.ts',
-      args: ['serve'],
-      env: childEnv({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: join(scratch, 'data'), DATABASE_URL: db?.url ?? '', PARLEY_LOG_LEVEL: 'info', PARLEY_ECHO_SERVICE: 'false' }),
-      readyUrl: (line) => (line.includes('Parley listening on') ? /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1] : undefined),
-      readyTimeoutMs: 60_000,
-    });
+    const server: Child = await startParleyServer({ DATA_DIR: join(scratch, 'data'), DATABASE_URL: db?.url ?? '', PARLEY_ECHO_SERVICE: 'false' });
     cleanups.unshift(() => server.stop());
     log(`Parley (${options.engine}) at ${server.url}; registering ${options.users} users with verified phones`);
 

@@ -102,3 +102,26 @@ export function startChild(spec: ChildSpec): Promise<Child> {
     });
   });
 }
+
+/** The child's environment: ours minus every Parley setting, plus exactly the ones we choose. */
+export function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('PARLEY_') || ['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL'].includes(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, ...settings };
+}
+
+/** `parley serve` on a free loopback port with exactly `settings` (info logs: its ready line carries the URL). */
+export function startParleyServer(settings: Record<string, string>, options: { name?: string; nodeArgs?: string[] } = {}): Promise<Child> {
+  return startChild({
+    name: options.name ?? 'parley',
+    script: 'src/main.ts',
+    args: ['serve'],
+    nodeArgs: options.nodeArgs,
+    env: childEnv({ PORT: '0', HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'info', ...settings }),
+    readyUrl: (line) => (line.includes('Parley listening on') ? /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1] : undefined),
+    readyTimeoutMs: 60_000,
+  });
+}
