@@ -3,11 +3,11 @@
  * route that loads the offers pages on first visit. Loading the offers code also starts releasing
  * this device's key shares to waiting winners whenever the stream (re)connects.
  */
-import type { ComponentType } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { offersBadge, releaseShares } from '../../offers/live.js';
 import { state, type OffersTab } from '../../state.js';
 import { Link } from '../common.js';
+import { lazyPage } from '../lazy.js';
 
 export function OffersNavLink() {
   const conn = state.conn;
@@ -27,28 +27,4 @@ export function OffersNavLink() {
   );
 }
 
-let page: ComponentType<{ tab: OffersTab }> | undefined;
-
-export function OffersRoute(props: { tab: OffersTab }) {
-  const [, setLoaded] = useState(0);
-  const [error, setError] = useState('');
-  useEffect(() => {
-    if (page) return;
-    import('./OffersPage.js').then(
-      (m) => {
-        page = m.default;
-        setLoaded(1);
-      },
-      (err: Error) => setError(`The offers pages could not be loaded: ${err.message}`),
-    );
-  }, []);
-  const Page = page;
-  if (Page) return <Page tab={props.tab} />;
-  return error ? (
-    <p class="form-error" role="alert">
-      {error}
-    </p>
-  ) : (
-    <p aria-busy="true">Loading offers…</p>
-  );
-}
+export const OffersRoute = lazyPage<{ tab: OffersTab }>(() => import('./OffersPage.js'), 'offers');
