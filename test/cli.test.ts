@@ -1,12 +1,12 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeClient } from '../sdk/node.js';
 import { settings } from '../src/config.js';
 import { errorCatalogue } from '../src/errors.js';
+import { cleanEnv, parley, repoRoot, runNode } from './support/cli.js';
 import { freshStorage } from './support/server.js';
 import { testEngine } from './support/services.js';
 
@@ -16,39 +16,11 @@ import { testEngine } from './support/services.js';
  * PARLEY_TEST_DATABASE=postgres, at a fresh PostgreSQL database).
  */
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const SLOW = 90_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The test runner's environment without anything that would configure Parley. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('PARLEY_') || ['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL'].includes(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function run(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: root, env: cleanEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const parley = (args: string[], env: Record<string, string>) => run(['--import', 'tsx', 'src/main.ts', ...args], env);
 
 /** Starts `parley serve` and resolves with its URL once the "listening" log line appears. */
 function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: root, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not log its URL in time:\n${out}`)), 60_000);
@@ -168,7 +140,7 @@ describe.concurrent('parley commands and usage', () => {
   });
 
   it('bin/parley.js --help prints the usage', { timeout: SLOW }, async () => {
-    const { code, stdout } = await run(['bin/parley.js', '--help'], {});
+    const { code, stdout } = await runNode(['bin/parley.js', '--help'], {});
     expect(code).toBe(0);
     for (const command of ['parley serve', 'parley migrate', 'parley user add', 'parley config check']) expect(stdout).toContain(command);
   });
