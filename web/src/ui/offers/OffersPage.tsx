@@ -1,5 +1,6 @@
 import type { OffersTab } from '../../state.js';
 import { Link } from '../common.js';
+import { PageTabs } from '../PageTabs.js';
 import { Inbox } from './Inbox.js';
 import { Interests } from './Interests.js';
 import { Provider } from './Provider.js';
@@ -24,13 +25,7 @@ export default function OffersPage(props: { tab: OffersTab }) {
         </Link>
         <h2 tabIndex={-1}>Offers: {title}</h2>
       </header>
-      <nav class="offer-tabs" aria-label="Offers">
-        {TABS.map(([tab, href, label]) => (
-          <Link key={tab} href={href} class="offer-tab" aria-current={tab === props.tab ? 'page' : undefined}>
-            {label}
-          </Link>
-        ))}
-      </nav>
+      <PageTabs label="Offers" tabs={TABS.map(([key, href, label]) => ({ key, href, label }))} current={props.tab} />
       {props.tab === 'inbox' ? <Inbox /> : props.tab === 'interests' ? <Interests /> : props.tab === 'vouchers' ? <Vouchers /> : <Provider />}
     </section>
   );

@@ -1,6 +1,7 @@
 import type { OrdersTab } from '../../state.js';
 import { state } from '../../state.js';
 import { Link } from '../common.js';
+import { PageTabs } from '../PageTabs.js';
 import { Catalogue } from './Catalogue.js';
 import { MyOrders } from './MyOrders.js';
 import { OperatorCredit } from './OperatorCredit.js';
@@ -27,13 +28,7 @@ export default function OrdersPage(props: { tab: OrdersTab }) {
         </Link>
         <h2 tabIndex={-1}>Orders: {current.label}</h2>
       </header>
-      <nav class="order-tabs" aria-label="Orders">
-        {tabs.map((t) => (
-          <Link key={t.tab} href={t.href} class="order-tab" aria-current={t.tab === current.tab ? 'page' : undefined}>
-            {t.label}
-          </Link>
-        ))}
-      </nav>
+      <PageTabs label="Orders" tabs={tabs.map((t) => ({ key: t.tab, href: t.href, label: t.label }))} current={current.tab} />
       {current.tab === 'catalogue' ? <Catalogue /> : current.tab === 'mine' ? <MyOrders /> : current.tab === 'provider' ? <ProviderPage /> : <OperatorCredit />}
       <OrderDialog />
     </section>
