@@ -433,8 +433,15 @@ export class Scheduler {
     const worker = async () => {
       while (next < runnable.length) {
         const t = runnable[next++]!;
-        // Behind on its work, this node could outlive its claim and another node fire the timer too.
-        if (t.claim.leaseUntil - this.clock.now() < this.options.leaseMs / 2 && !(await this.renewLease(t))) continue;
+        // Behind on its work, this node could outlive its claims and another node fire the timers too.
+        // What is still waiting in this batch is renewed with it: those timers' leases run out meanwhile.
+        const held = t.claim.leaseUntil;
+        const now = this.clock.now();
+        if (held - now < this.options.leaseMs / 2) {
+          await this.renewLeases(runnable.slice(next - 1).filter((w) => w.claim.leaseUntil - now < this.options.leaseMs / 2));
+          // Unchanged: the claim was lost (another node holds it now, or it was cancelled).
+          if (t.claim.leaseUntil === held) continue;
+        }
         const timer: FiredTimer = { id: t.id, kind: t.kind, key: t.key, dueAt: t.dueAt, payload: JSON.parse(t.payload), attempts: t.attempts };
         try {
           const handler = this.handlers.get(t.kind);
@@ -452,20 +459,31 @@ export class Scheduler {
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, runnable.length) }, worker));
   }
 
-  /** Extends this node's claim on a timer about to fire late; false if the claim was lost meanwhile. */
-  private async renewLease(t: Claimed): Promise<boolean> {
+  /**
+   * Extends this node's claims on timers about to fire late, one statement per lease they carry;
+   * a timer whose claim was lost meanwhile keeps its old claim, and the caller skips it.
+   */
+  private async renewLeases(timers: Claimed[]): Promise<void> {
     const leaseUntil = this.clock.now() + this.options.horizonMs + this.options.leaseMs;
-    const result = await this.db
-      .updateTable('timers')
-      .set({ lease_until: leaseUntil })
-      .where('id', '=', t.id)
-      .where('lease_owner', '=', this.options.nodeId)
-      .where('lease_until', '=', t.claim.leaseUntil)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) return false;
-    // Deleted on its own once fired: the lease it now carries is no longer its chunk's.
-    t.claim = { leaseUntil, seen: undefined, fired: [] };
-    return true;
+    const byLease = new Map<number, Claimed[]>();
+    for (const t of timers) byLease.set(t.claim.leaseUntil, [...(byLease.get(t.claim.leaseUntil) ?? []), t]);
+    // Deleted together once fired: the lease they now carry is no longer their old chunk's.
+    const renewed: ClaimChunk = { leaseUntil, seen: undefined, fired: [] };
+    for (const [held, group] of byLease) {
+      for (let at = 0; at < group.length; at += CLAIM_CHUNK) {
+        const chunk = group.slice(at, at + CLAIM_CHUNK);
+        const rows = await this.db
+          .updateTable('timers')
+          .set({ lease_until: leaseUntil })
+          .where('id', 'in', chunk.map((t) => t.id))
+          .where('lease_owner', '=', this.options.nodeId)
+          .where('lease_until', '=', held)
+          .returning('id')
+          .execute();
+        const ids = new Set(rows.map((r) => r.id));
+        for (const t of chunk) if (ids.has(t.id)) t.claim = renewed;
+      }
+    }
   }
 
   /** Exponential backoff from 1 s; after maxAttempts the timer is dropped (onError reported each failure). */
