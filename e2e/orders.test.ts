@@ -199,6 +199,8 @@ describe.skipIf(!run)('ordering in the web app', { timeout: 120_000 }, () => {
     const page = operatorTab.page;
     await openOrders(page, 'Provider credit');
     const row = (p: User) => page.getByTestId('provider-row').filter({ hasText: `@${p.handle}` });
+    // The table fills in after the page shows: wait for it before counting (count() does not wait).
+    await page.getByTestId('provider-row').nth(2).waitFor();
     expect(await page.getByTestId('provider-row').count()).toBe(3);
     // Every input of every provider in one table: placed, completed, ≤ 24 h, complaints, failed verifications, refunds, age, adjustment.
     expect((await row(medium).locator('td').allTextContents()).slice(1, 9)).toEqual(['1', '1', '0', '0', '1', '0', '0', '0']);
