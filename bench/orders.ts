@@ -16,18 +16,15 @@
  * Progress goes to stderr; a table and, as the last line, one JSON object go to stdout.
  */
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OrdersApi, type OutboxItem } from '../sdk/index.js';
 import { createNodeClient, type ParleyClient } from '../sdk/node.js';
-import { startParleyServer, type Child } from './lib/children.js';
 import { keepAliveFetch } from './lib/http-fetch.js';
 import { forEachLimited } from './lib/pool.js';
-import { createScratchDatabase, type ScratchDatabase } from './lib/postgres.js';
+import { startScratchServer, type Cleanups } from './lib/scratch-server.js';
 import { round, summarise, type LatencySummary } from './lib/stats.js';
 
 const PASSWORD = 'bench-password';
@@ -140,17 +137,9 @@ async function phase(name: string, users: User[], work: (user: User, i: number) 
 }
 
 async function main(): Promise<void> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-orders-'));
-  cleanups.push(async () => rmSync(scratch, { recursive: true, force: true }));
-  let db: ScratchDatabase | undefined;
+  const cleanups: Cleanups = [];
   try {
-    if (options.engine === 'postgres') {
-      db = await createScratchDatabase(args['postgres-url']!);
-      cleanups.push(() => db!.drop());
-    }
-    const server: Child = await startParleyServer({ DATA_DIR: join(scratch, 'data'), DATABASE_URL: db?.url ?? '', PARLEY_ECHO_SERVICE: 'false' });
-    cleanups.unshift(() => server.stop());
+    const server = await startScratchServer(cleanups, { prefix: 'parley-bench-orders-', engine: options.engine, postgresUrl: args['postgres-url']!, settings: { PARLEY_ECHO_SERVICE: 'false' } });
     log(`Parley (${options.engine}) at ${server.url}; registering ${options.users} users with verified phones`);
 
     const login = async (handle: string, register = true) => {

@@ -24,16 +24,14 @@
  * reply on the user's stream), which shows whether the workers kept up.
  * Progress goes to stderr; a table and, as the last line, one JSON object go to stdout.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createNodeClient, type EventData, type ParleyClient, type StreamEvent } from '../sdk/node.js';
 import type { ParleyStream } from '../sdk/stream.js';
-import { childEnv, startChild, startParleyServer, type Child } from './lib/children.js';
-import { createScratchDatabase, type ScratchDatabase } from './lib/postgres.js';
+import { childEnv, startChild } from './lib/children.js';
+import { startScratchServer, type Cleanups } from './lib/scratch-server.js';
 import { forEachLimited } from './lib/pool.js';
 import { round, summarise, type LatencySummary } from './lib/stats.js';
 
@@ -219,17 +217,9 @@ const best = (results: StepResult[]) => results.filter((r) => r.meetsGoal).reduc
 const sustained = (results: StepResult[]) => results.filter((r) => r.misses === 0).reduce((m, r) => Math.max(m, r.rate), 0);
 
 async function main(): Promise<void> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const scratch = mkdtempSync(join(tmpdir(), 'parley-bench-tasks-'));
-  cleanups.push(async () => rmSync(scratch, { recursive: true, force: true }));
-  let db: ScratchDatabase | undefined;
+  const cleanups: Cleanups = [];
   try {
-    if (options.engine === 'postgres') {
-      db = await createScratchDatabase(args['postgres-url']!);
-      cleanups.push(() => db!.drop());
-    }
-    const server: Child = await startParleyServer({ DATA_DIR: join(scratch, 'data'), DATABASE_URL: db?.url ?? '', PARLEY_ECHO_SERVICE: 'false' });
-    cleanups.unshift(() => server.stop());
+    const server = await startScratchServer(cleanups, { prefix: 'parley-bench-tasks-', engine: options.engine, postgresUrl: args['postgres-url']!, settings: { PARLEY_ECHO_SERVICE: 'false' } });
     log(`Parley (${options.engine}) at ${server.url}; registering ${options.users} users`);
 
     const register = async (handle: string) => {
